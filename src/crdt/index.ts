@@ -1,0 +1,4 @@
+export * from './canonical';
+export * from './session';
+export * from './cart';
+export * from './stored-object';

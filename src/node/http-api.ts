@@ -1,0 +1,294 @@
+/**
+ * The HTTP API of DESIGN.md (Interfaces: HTTP API) on node's own http server:
+ * /kv, /carts, /admin/status, /admin/faults, /metrics. Every request is
+ * validated at this boundary; errors leave as JSON with a stable code.
+ */
+import type * as http from 'node:http';
+import { BadRequestError, NotFoundError, RingstoreError, TypeMismatchError, ValueTooLargeError } from '../core/errors';
+import { decodeContext, encodeContext } from '../clock/context-codec';
+import { cartItems } from '../crdt/cart';
+import type { StoredObject } from '../crdt/stored-object';
+import type { ClientOp, RequestOptions } from '../replication/client-op';
+import { validateRequestOptions } from '../replication/wire-validate';
+import type { NodeConfig } from '../core/config';
+import type { Coordinator } from '../replication/coordinator';
+import type { Logger } from './logger';
+import type { NodeMetrics } from './metrics';
+
+/** What the HTTP API needs of a node (kept narrow so node/ has no import cycle). */
+export interface HttpNode {
+  readonly config: NodeConfig;
+  readonly coordinator: Coordinator;
+  readonly metrics: NodeMetrics;
+  readonly logger: Logger;
+  readonly network: {
+    faults(): unknown;
+    setFaults(f: { delayMs?: Record<string, number>; cut?: string[] }): void;
+    clearFaults(): void;
+  };
+  status(): unknown;
+}
+
+const CONTEXT_HEADER = 'x-ringstore-context';
+
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode) => Promise<void>;
+
+export function createHttpHandler(node: HttpNode): http.RequestListener {
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = routeName(url.pathname);
+    res.on('finish', () => {
+      node.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
+      node.metrics.httpSeconds.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    dispatch(req, res, url, node).catch((err) => sendError(res, err, node));
+  };
+}
+
+function routeName(pathname: string): string {
+  if (pathname.startsWith('/kv/')) return 'kv';
+  if (pathname.startsWith('/carts/')) return 'carts';
+  if (pathname.startsWith('/admin/')) return pathname;
+  if (pathname === '/metrics') return 'metrics';
+  return 'other';
+}
+
+async function dispatch(req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
+  const p = url.pathname;
+  const method = req.method ?? 'GET';
+  let handler: Handler | undefined;
+  if (p.startsWith('/kv/')) handler = ({ GET: kvGet, PUT: kvPut, DELETE: kvDelete } as Record<string, Handler>)[method];
+  else if (p.startsWith('/carts/')) handler = ({ GET: cartGet, POST: cartPost } as Record<string, Handler>)[method];
+  else if (p === '/admin/status' && method === 'GET') handler = adminStatus;
+  else if (p === '/admin/faults') handler = ({ POST: faultsSet, DELETE: faultsClear, GET: faultsGet } as Record<string, Handler>)[method];
+  else if (p === '/metrics' && method === 'GET') handler = metrics;
+  else throw new NotFoundError(`no route ${method} ${p}`);
+  if (!handler) {
+    res.setHeader('Allow', allowed(p));
+    throw new RingstoreError('RS_ERR_METHOD', 405, `method ${method} not allowed on ${p}`);
+  }
+  await handler(req, res, url, node);
+}
+
+function allowed(p: string): string {
+  if (p.startsWith('/kv/')) return 'GET, PUT, DELETE';
+  if (p.startsWith('/carts/')) return 'GET, POST';
+  if (p === '/admin/faults') return 'GET, POST, DELETE';
+  return 'GET';
+}
+
+function pathKey(url: URL, prefix: string): string {
+  const raw = url.pathname.slice(prefix.length);
+  let key: string;
+  try {
+    key = decodeURIComponent(raw);
+  } catch {
+    throw new BadRequestError('key is not valid percent-encoded UTF-8');
+  }
+  if (key.length === 0) throw new BadRequestError('key must not be empty');
+  return key;
+}
+
+function requestOptions(url: URL, node: HttpNode): RequestOptions {
+  const q: Record<string, string> = {};
+  for (const name of ['r', 'w', 'consistency']) {
+    const v = url.searchParams.get(name);
+    if (v !== null) q[name] = v;
+  }
+  return validateRequestOptions(q, node.config.n);
+}
+
+async function kvGet(_req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
+  const key = pathKey(url, '/kv/');
+  const obj = await node.coordinator.execute(key, { op: 'get' }, requestOptions(url, node));
+  if (obj === null) throw new NotFoundError(`key ${JSON.stringify(key)} not found`);
+  if (obj.kind !== 'opaque') throw new TypeMismatchError(key, obj.kind, 'opaque');
+  const context = encodeContext(obj.dvv.vv);
+  res.setHeader('X-Ringstore-Context', context);
+  const live = obj.dvv.siblings.filter((s) => s.value !== null);
+  if (live.length === 0) throw new NotFoundError(`key ${JSON.stringify(key)} was deleted`);
+  if (live.length === 1) {
+    const v = live[0]!.value!;
+    res.writeHead(200, { 'Content-Type': v.ct, 'Content-Length': v.b.length });
+    res.end(Buffer.from(v.b.buffer, v.b.byteOffset, v.b.length));
+    return;
+  }
+  sendJson(res, 300, {
+    siblings: live.map((s) => Buffer.from(s.value!.b).toString('base64')),
+    contentTypes: live.map((s) => s.value!.ct),
+    context,
+  });
+}
+
+async function kvPut(req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
+  const key = pathKey(url, '/kv/');
+  const opts = requestOptions(url, node);
+  const context = decodeContext(headerValue(req, CONTEXT_HEADER) ?? '');
+  const body = await readBody(req, node.config.limits.valueBytesMax);
+  const ct = headerValue(req, 'content-type') ?? 'application/octet-stream';
+  const obj = await node.coordinator.execute(key, { op: 'put', ct, body, context }, opts);
+  writeContext(res, obj);
+  res.writeHead(204).end();
+}
+
+async function kvDelete(req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
+  const key = pathKey(url, '/kv/');
+  const opts = requestOptions(url, node);
+  const header = headerValue(req, CONTEXT_HEADER);
+  const context = header === undefined ? null : decodeContext(header);
+  const obj = await node.coordinator.execute(key, { op: 'delete', context }, opts);
+  writeContext(res, obj);
+  res.writeHead(204).end();
+}
+
+function cartKey(url: URL): string {
+  return `cart/${pathKey(url, '/carts/')}`;
+}
+
+async function cartGet(_req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
+  const key = cartKey(url);
+  const obj = await node.coordinator.execute(key, { op: 'get' }, requestOptions(url, node));
+  if (obj && obj.kind !== 'cart') throw new TypeMismatchError(key, obj.kind, 'cart');
+  sendJson(res, 200, { items: obj ? cartItems(obj.c) : {} });
+}
+
+async function cartPost(req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
+  const key = cartKey(url);
+  const opts = requestOptions(url, node);
+  const body = await readJson(req, 64 * 1024);
+  const op = parseCartOp(body);
+  const obj = await node.coordinator.execute(key, op, opts);
+  if (obj && obj.kind !== 'cart') throw new TypeMismatchError(key, obj.kind, 'cart');
+  sendJson(res, 200, { items: obj ? cartItems(obj.c) : {} });
+}
+
+function parseCartOp(body: unknown): ClientOp {
+  const b = body as Record<string, unknown>;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new BadRequestError('cart operation must be a JSON object');
+  const { op, item } = b;
+  if (op !== 'add' && op !== 'remove' && op !== 'set') throw new BadRequestError('op must be "add", "remove" or "set"');
+  if (typeof item !== 'string' || item.length === 0 || item.length > 256) {
+    throw new BadRequestError('item must be a non-empty string of at most 256 characters');
+  }
+  const qtyDefault = op === 'add' ? 1 : 0;
+  const qty = b.qty === undefined ? qtyDefault : b.qty;
+  if (!Number.isSafeInteger(qty) || (qty as number) < 0 || (qty as number) > 1_000_000) {
+    throw new BadRequestError('qty must be an integer from 0 to 1000000');
+  }
+  if (op === 'add' && qty === 0) throw new BadRequestError('add needs qty >= 1');
+  if (op === 'set' && b.qty === undefined) throw new BadRequestError('set needs qty');
+  return { op: 'cart', action: op, item, qty: qty as number };
+}
+
+async function adminStatus(_req: http.IncomingMessage, res: http.ServerResponse, _url: URL, node: HttpNode): Promise<void> {
+  sendJson(res, 200, node.status());
+}
+
+async function faultsGet(_req: http.IncomingMessage, res: http.ServerResponse, _url: URL, node: HttpNode): Promise<void> {
+  sendJson(res, 200, node.network.faults());
+}
+
+async function faultsSet(req: http.IncomingMessage, res: http.ServerResponse, _url: URL, node: HttpNode): Promise<void> {
+  const body = (await readJson(req, 16 * 1024)) as Record<string, unknown>;
+  const faults: { delayMs?: Record<string, number>; cut?: string[] } = {};
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BadRequestError('faults must be a JSON object');
+  if (body.delayMs !== undefined) {
+    const d = body.delayMs as Record<string, unknown>;
+    if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new BadRequestError('delayMs must map region to ms');
+    for (const v of Object.values(d)) {
+      if (!Number.isSafeInteger(v) || (v as number) < 0 || (v as number) > 60_000) {
+        throw new BadRequestError('each delay must be an integer from 0 to 60000 ms');
+      }
+    }
+    faults.delayMs = d as Record<string, number>;
+  }
+  if (body.cut !== undefined) {
+    if (!Array.isArray(body.cut) || !body.cut.every((r) => typeof r === 'string')) {
+      throw new BadRequestError('cut must be an array of region names');
+    }
+    faults.cut = body.cut as string[];
+  }
+  node.network.setFaults(faults);
+  node.logger.warn({ faults }, 'faults injected');
+  sendJson(res, 200, node.network.faults());
+}
+
+async function faultsClear(_req: http.IncomingMessage, res: http.ServerResponse, _url: URL, node: HttpNode): Promise<void> {
+  node.network.clearFaults();
+  node.logger.info('faults cleared');
+  sendJson(res, 200, node.network.faults());
+}
+
+async function metrics(_req: http.IncomingMessage, res: http.ServerResponse, _url: URL, node: HttpNode): Promise<void> {
+  const text = await node.metrics.registry.metrics();
+  res.writeHead(200, { 'Content-Type': node.metrics.registry.contentType });
+  res.end(text);
+}
+
+function writeContext(res: http.ServerResponse, obj: StoredObject | null): void {
+  if (obj && obj.kind === 'opaque') res.setHeader('X-Ringstore-Context', encodeContext(obj.dvv.vv));
+}
+
+function headerValue(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBytes) {
+      req.resume();
+      reject(new ValueTooLargeError(declared, maxBytes));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        failed = true;
+        reject(new ValueTooLargeError(size, maxBytes));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(new BadRequestError(`request body: ${err.message}`));
+    });
+  });
+}
+
+async function readJson(req: http.IncomingMessage, maxBytes: number): Promise<unknown> {
+  const body = await readBody(req, maxBytes);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new BadRequestError('body is not valid JSON');
+  }
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, err: unknown, node: HttpNode): void {
+  const e = err instanceof RingstoreError ? err : null;
+  if (!e) node.logger.error({ err }, 'unexpected error in HTTP handler');
+  else if (e.status >= 500) node.logger.warn({ code: e.code, err: e.message }, 'request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const status = e ? e.status : 500;
+  const body = e ? e.toJSON() : { error: 'internal error', code: 'RS_ERR_INTERNAL' };
+  sendJson(res, status, body);
+}

@@ -1,0 +1,330 @@
+/**
+ * The composition root (DESIGN.md layer 8): wires storage, transport,
+ * membership and replication into one running node, and serves the peer
+ * protocol (/peer), the HTTP API and the admin API on one port.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { asNodeId, type NodeId } from '../core/ids';
+import { DEFAULT_CONFIG, type NodeConfig } from '../core/config';
+import { BadRequestError, RingstoreError } from '../core/errors';
+import type { Clock } from '../core/clock';
+import { Hlc } from '../clock/hlc';
+import type { StoredObject } from '../crdt/stored-object';
+import { buildRing, partitionsOwnedBy, type Ring } from '../ring/ring';
+import {
+  emptyTable, mergeMembers, type MemberRecord, type MemberTable,
+} from '../membership/member-table';
+import { SqliteStorage } from '../storage/sqlite-storage';
+import { Coordinator } from '../replication/coordinator';
+import type { Consistency } from '../replication/client-op';
+import { HintedHandoff } from '../replication/hinted-handoff';
+import { IdMint } from '../replication/id-mint';
+import type { PeerMsg } from '../replication/peer-message';
+import { Replica } from '../replication/replica';
+import { validatePeerMsg } from '../replication/wire-validate';
+import { dispatchReplication, isReplicationMsg } from '../replication/peer-dispatch';
+import { WsNetwork } from '../transport/ws-network';
+import { GossipLoop } from './gossip-loop';
+import { createHttpHandler } from './http-api';
+import { createLogger, type Logger } from './logger';
+import { createMetrics, type NodeMetrics } from './metrics';
+import { SystemClock } from './system-clock';
+
+export interface NodeOptions {
+  id: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  seeds?: string[];
+  region?: string;
+  consistency?: Consistency;
+  config?: Partial<NodeConfig>;
+  logger?: Logger;
+  clock?: Clock;
+  /** Register Node's default process metrics (off when several nodes share a process). */
+  processMetrics?: boolean;
+}
+
+export type MemberState = 'alive' | 'suspect' | 'down' | 'leaving';
+
+export interface NodeStatus {
+  id: string;
+  addr: string;
+  region: string;
+  ringVersion: string;
+  members: Array<{ id: string; addr: string; region: string; state: MemberState }>;
+  partitions: { total: number; owned: number };
+  hints: { pending: number; stored: number; delivered: number };
+  handoff: { active: number; done: number; total: number };
+  quorum: { n: number; r: number; w: number; consistency: Consistency };
+  keys: number;
+  epoch: number;
+  stats: Coordinator['stats'];
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export class RingstoreNode {
+  readonly id: NodeId;
+  readonly addr: string;
+  readonly region: string;
+  readonly config: NodeConfig;
+  readonly logger: Logger;
+  readonly coordinator: Coordinator;
+  readonly metrics: NodeMetrics;
+  private table: MemberTable;
+  private ring: Ring;
+  private readonly server: http.Server;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private readonly consistency: Consistency;
+
+  private constructor(
+    opts: NodeOptions,
+    readonly storage: SqliteStorage<StoredObject>,
+    readonly network: WsNetwork<PeerMsg>,
+    private readonly replica: Replica,
+    private readonly handoff: HintedHandoff,
+    private readonly ids: IdMint,
+    private readonly gossip: GossipLoop,
+    self: MemberRecord,
+    table: MemberTable,
+    logger: Logger,
+    config: NodeConfig,
+    clock: Clock,
+  ) {
+    this.id = self.id;
+    this.addr = self.addr;
+    this.region = self.region;
+    this.config = config;
+    this.logger = logger;
+    this.table = table;
+    this.consistency = opts.consistency ?? 'global';
+    this.ring = this.computeRing();
+    this.coordinator = new Coordinator({
+      self: this.id,
+      selfRegion: this.region,
+      network,
+      replica,
+      ring: () => this.ring,
+      regionOf: (id) => this.table.get(id)?.region,
+      config,
+      defaultConsistency: this.consistency,
+      clock,
+      hlc: new Hlc(clock),
+      ids,
+      onBackgroundError: (err, what) => this.logError(err, what),
+    });
+    this.metrics = createMetrics(this.id, {
+      keys: () => storage.size(),
+      hintsPending: () => replica.hintCount(),
+      readRepairs: () => this.coordinator.stats.readRepairs,
+      hintsStored: () => this.coordinator.stats.hintsStored,
+      hintsDelivered: () => handoff.delivered(),
+      forwarded: () => this.coordinator.stats.forwarded,
+      membersAlive: () => this.status().members.filter((m) => m.state === 'alive').length,
+    }, opts.processMetrics ?? false);
+    this.server = http.createServer(createHttpHandler(this));
+    this.server.on('upgrade', (req, socket: Duplex, head) => {
+      if (!network.handleUpgrade(req, socket, head)) socket.destroy();
+    });
+  }
+
+  static async start(opts: NodeOptions): Promise<RingstoreNode> {
+    if (!ID_PATTERN.test(opts.id)) throw new BadRequestError(`node id must match ${ID_PATTERN}`);
+    const config: NodeConfig = { ...DEFAULT_CONFIG, ...opts.config, limits: { ...DEFAULT_CONFIG.limits, ...opts.config?.limits } };
+    if (!(config.r >= 1 && config.w >= 1 && config.r <= config.n && config.w <= config.n)) {
+      throw new BadRequestError(`need 1 <= R, W <= N (got N=${config.n} R=${config.r} W=${config.w})`);
+    }
+    const clock = opts.clock ?? new SystemClock();
+    const logger = opts.logger ?? createLogger({ nodeId: opts.id });
+    fs.mkdirSync(opts.dataDir, { recursive: true });
+    const storage = await SqliteStorage.open<StoredObject>(path.join(opts.dataDir, 'ringstore.db'), {
+      commitBatchMax: config.commitBatchMax,
+    });
+    const id = asNodeId(opts.id);
+    const storedId = storage.getMeta('node.id');
+    if (storedId !== undefined && storedId !== opts.id) {
+      await storage.close();
+      throw new BadRequestError(`data dir ${opts.dataDir} belongs to node ${storedId}, not ${opts.id}`);
+    }
+    const storedQ = storage.getMeta('ring.partitions');
+    if (storedQ !== undefined && Number(storedQ) !== config.partitions) {
+      await storage.close();
+      throw new BadRequestError(`data dir was created with ${storedQ} partitions, not ${config.partitions}`);
+    }
+    // A new epoch on every start: dots minted before a crash may have reached
+    // other replicas without being committed here (see replication/id-mint.ts).
+    const epoch = Number(storage.getMeta('epoch') ?? '0') + 1;
+    await storage.setMeta('epoch', String(epoch));
+    await storage.setMeta('node.id', opts.id);
+    await storage.setMeta('ring.partitions', String(config.partitions));
+
+    const addr = `${opts.host}:${opts.port}`;
+    const region = opts.region ?? 'default';
+    const saved = loadTable(storage.getMeta('members'));
+    const previous = saved.get(id);
+    const self: MemberRecord = {
+      id,
+      addr,
+      region,
+      joinedAtMs: previous?.joinedAtMs ?? clock.nowMs(),
+      incarnation: (previous?.incarnation ?? 0) + 1,
+      status: 'alive',
+    };
+    const table = mergeMembers(saved, [self]).table;
+    const network = new WsNetwork<PeerMsg>({
+      self: id, selfAddr: addr, region, logger, frameBytesMax: config.limits.frameBytesMax,
+    });
+    const replica = new Replica(id, storage, config.partitions);
+    const handoff = new HintedHandoff(replica, storage, network, {
+      batchMax: config.hintBatchMax, timeoutMs: config.requestTimeoutMs,
+    });
+    const ids = new IdMint(id, epoch);
+    let node: RingstoreNode | null = null;
+    const gossip = new GossipLoop({
+      self: id, network, clock, logger, intervalMs: config.gossipIntervalMs,
+      seeds: opts.seeds ?? [], selfAddr: addr,
+      table: () => node!.table,
+      adopt: (t, changed) => node!.adopt(t, changed),
+    });
+    node = new RingstoreNode(opts, storage, network, replica, handoff, ids, gossip, self, table, logger, config, clock);
+    await node.persistTable();
+    for (const m of table.values()) if (m.id !== id) network.addPeer(m.id, m.addr, m.region);
+    network.setHandler((from, msg) => node!.onPeerMessage(from, msg));
+    network.onPeerUp((peer) => {
+      void handoff.deliverTo(peer);
+    });
+    await new Promise<void>((resolve, reject) => {
+      node!.server.once('error', reject);
+      node!.server.listen(opts.port, opts.host, () => {
+        node!.server.off('error', reject);
+        resolve();
+      });
+    });
+    gossip.start();
+    node.every(config.hintRetryIntervalMs, () => {
+      handoff.tick().catch((err) => node!.logError(err, 'hinted handoff'));
+    });
+    logger.info({ addr, region, epoch, keys: storage.size(), hints: replica.hintCount() }, 'node started');
+    return node;
+  }
+
+  /** The address the HTTP server really listens on (useful with port 0). */
+  listeningPort(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a ? a.port : 0;
+  }
+
+  currentRing(): Ring {
+    return this.ring;
+  }
+
+  members(): MemberTable {
+    return this.table;
+  }
+
+  status(): NodeStatus {
+    const members = [...this.table.values()]
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map((m) => ({ id: m.id, addr: m.addr, region: m.region, state: this.memberState(m) }));
+    return {
+      id: this.id,
+      addr: this.addr,
+      region: this.region,
+      ringVersion: this.ring.version,
+      members,
+      partitions: { total: this.ring.q, owned: partitionsOwnedBy(this.ring, this.id).length },
+      hints: {
+        pending: this.replica.hintCount(),
+        stored: this.coordinator.stats.hintsStored,
+        delivered: this.handoff.delivered(),
+      },
+      handoff: { active: 0, done: 0, total: 0 },
+      quorum: { n: this.config.n, r: this.config.r, w: this.config.w, consistency: this.consistency },
+      keys: this.storage.size(),
+      epoch: this.ids.currentEpoch(),
+      stats: { ...this.coordinator.stats },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.gossip.stop();
+    for (const t of this.timers) clearInterval(t);
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    await this.network.close();
+    await this.storage.close();
+    this.logger.info('node stopped');
+  }
+
+  private memberState(m: MemberRecord): MemberState {
+    if (m.status === 'leaving') return 'leaving';
+    if (m.id === this.id) return 'alive';
+    const since = this.gossip.sinceContactMs(m.id);
+    const interval = this.config.gossipIntervalMs;
+    if (this.network.isReachable(m.id) && since !== null && since <= 3 * interval) return 'alive';
+    if (since !== null && since <= 10 * interval) return 'suspect';
+    return 'down';
+  }
+
+  private async onPeerMessage(from: NodeId, raw: PeerMsg): Promise<PeerMsg | undefined> {
+    const msg = validatePeerMsg(raw, this.config.limits, this.config.n);
+    if (isReplicationMsg(msg)) return dispatchReplication(this.id, msg, this.replica, this.coordinator);
+    if (msg.type === 'gossip') return { type: 'gossip-ok', members: this.gossip.receive(from, msg.members) };
+    throw new BadRequestError(`unexpected peer message ${msg.type}`);
+  }
+
+  private adopt(table: MemberTable, changed: MemberRecord[]): void {
+    const mine = table.get(this.id);
+    if (mine && (mine.addr !== this.addr || mine.region !== this.region || mine.status !== 'alive')) {
+      // Someone gossips a stale or false record about us: outbid it.
+      const fixed: MemberRecord = { ...mine, addr: this.addr, region: this.region, status: 'alive', incarnation: mine.incarnation + 1 };
+      table = mergeMembers(table, [fixed]).table;
+    }
+    this.table = table;
+    for (const m of changed) if (m.id !== this.id) this.network.addPeer(m.id, m.addr, m.region);
+    const before = this.ring.version;
+    this.ring = this.computeRing();
+    if (this.ring.version !== before) {
+      this.logger.info({ ringVersion: this.ring.version, members: this.table.size }, 'ring changed');
+    }
+    this.persistTable().catch((err) => this.logError(err, 'persist members'));
+  }
+
+  private computeRing(): Ring {
+    const members = [...this.table.values()]
+      .filter((m) => m.status === 'alive')
+      .map((m) => ({ id: m.id, region: m.region, joinedAtMs: m.joinedAtMs }));
+    return buildRing(members, this.config.partitions);
+  }
+
+  private persistTable(): Promise<void> {
+    return this.storage.setMeta('members', JSON.stringify([...this.table.values()]));
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  logError(err: unknown, what: string): void {
+    if (this.closed) return;
+    if (err instanceof RingstoreError) this.logger.warn({ code: err.code, err: err.message }, what);
+    else this.logger.error({ err }, what);
+  }
+}
+
+function loadTable(json: string | undefined): MemberTable {
+  if (!json) return emptyTable();
+  const records = JSON.parse(json) as MemberRecord[];
+  return mergeMembers(emptyTable(), records).table;
+}

@@ -1,0 +1,35 @@
+/**
+ * What a client asks a coordinator to do, as plain data: the HTTP API and the
+ * client WebSocket API parse requests into a ClientOp, and a node that is not
+ * a replica of the key forwards the same ClientOp to one that is.
+ */
+import type { VersionVector } from '../clock/version-vector';
+
+export type Consistency = 'global' | 'local';
+
+export interface RequestOptions {
+  r?: number;
+  w?: number;
+  consistency?: Consistency;
+}
+
+export type ClientOp =
+  | { readonly op: 'get' }
+  | { readonly op: 'put'; readonly ct: string; readonly body: Uint8Array; readonly context: VersionVector }
+  | { readonly op: 'delete'; readonly context: VersionVector | null }
+  | { readonly op: 'cart'; readonly action: 'add' | 'remove' | 'set'; readonly item: string; readonly qty: number }
+  | {
+      readonly op: 'session-write';
+      readonly set: Readonly<Record<string, unknown>>;
+      readonly del: readonly string[];
+      readonly expiresAtMs: number;
+    }
+  | { readonly op: 'session-touch'; readonly expiresAtMs: number }
+  | { readonly op: 'session-destroy' };
+
+export type ClientOpName = ClientOp['op'];
+
+/** Writes of opaque values need a replica's own causal history (see coordinator.ts). */
+export function needsReplicaCoordinator(op: ClientOp): boolean {
+  return op.op === 'put' || op.op === 'delete';
+}

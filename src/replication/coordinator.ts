@@ -1,0 +1,336 @@
+/**
+ * The request coordinator (Dynamo 4.5 - 4.7): runs a client operation against
+ * the N replicas of its key, waits for R or W of them, routes around
+ * unreachable replicas with a sloppy quorum and hints (4.6), and repairs stale
+ * replicas after reads (read repair, 5).
+ *
+ * Opaque writes are coordinated by a replica of the key, because the new
+ * dot must extend that replica's own causal history (see id-mint.ts); a node
+ * that is not a replica forwards them, and coordinates under a one-off actor
+ * only when no replica answers. Typed values (cart, session) are CRDTs:
+ * any node coordinates them and replicas merge.
+ */
+import type { NodeId } from '../core/ids';
+import type { Network } from '../core/network-port';
+import type { Clock } from '../core/clock';
+import type { NodeConfig } from '../core/config';
+import { QuorumError, RingstoreError, TypeMismatchError, ValueTooLargeError } from '../core/errors';
+import { emptyDvv, dvvUpdate, type Dvv } from '../clock/dvv';
+import type { VersionVector } from '../clock/version-vector';
+import type { Hlc } from '../clock/hlc';
+import { cartAdd, cartRemove, cartSet, emptyCart } from '../crdt/cart';
+import { emptySession, sessionDestroy, sessionMaxStamp, sessionTouch, sessionWrite } from '../crdt/session';
+import {
+  mergeObjects, objectByteSize, objectDigest, type OpaqueValue, type StoredObject,
+} from '../crdt/stored-object';
+import type { Ring } from '../ring/ring';
+import { partitionOf } from '../ring/partitioner';
+import type { ClientOp, Consistency, RequestOptions } from './client-op';
+import { needsReplicaCoordinator } from './client-op';
+import type { IdMint } from './id-mint';
+import type { PeerMsg } from './peer-message';
+import { planQuorum, type QuorumPlan } from './quorum-plan';
+import type { Replica } from './replica';
+import { validateKey } from './wire-validate';
+
+export interface CoordinatorDeps {
+  self: NodeId;
+  selfRegion: string;
+  network: Network<PeerMsg>;
+  replica: Replica;
+  ring: () => Ring;
+  regionOf: (id: NodeId) => string | undefined;
+  config: NodeConfig;
+  defaultConsistency: Consistency;
+  clock: Clock;
+  hlc: Hlc;
+  ids: IdMint;
+  /** Called with errors of work that continues after the client got its answer. */
+  onBackgroundError?: (err: unknown, what: string) => void;
+}
+
+export interface CoordinatorStats {
+  reads: number;
+  writes: number;
+  forwarded: number;
+  readRepairs: number;
+  hintsStored: number;
+}
+
+interface Reply {
+  node: NodeId;
+  obj: StoredObject | null;
+}
+
+export class Coordinator {
+  readonly stats: CoordinatorStats = { reads: 0, writes: 0, forwarded: 0, readRepairs: 0, hintsStored: 0 };
+
+  constructor(private readonly d: CoordinatorDeps) {}
+
+  /** Run `op` on `key`; resolves with the key's value as this coordinator sees it afterwards. */
+  async execute(key: string, op: ClientOp, opts: RequestOptions = {}): Promise<StoredObject | null> {
+    validateKey(key, this.d.config.limits);
+    const ring = this.d.ring();
+    const partition = partitionOf(key, ring.q);
+    if (op.op === 'get') return (await this.read(key, ring, partition, opts)).obj;
+    this.stats.writes += 1;
+    if (needsReplicaCoordinator(op)) {
+      const primaries = this.plan(ring, partition, 'w', opts).primaries;
+      if (!primaries.includes(this.d.self)) {
+        const forwarded = await this.forward(key, op, opts, primaries);
+        if (forwarded.done) return forwarded.obj;
+      }
+    }
+    return this.write(key, op, opts, ring, partition);
+  }
+
+  private plan(ring: Ring, partition: ReturnType<typeof partitionOf>, kind: 'r' | 'w', opts: RequestOptions): QuorumPlan {
+    return planQuorum(
+      ring, partition, this.d.config, kind, opts, this.d.defaultConsistency, this.d.selfRegion, this.d.regionOf,
+    );
+  }
+
+  /** Ask the primaries, in preference order, to coordinate; `done: false` when none answered. */
+  private async forward(
+    key: string, op: ClientOp, opts: RequestOptions, primaries: NodeId[],
+  ): Promise<{ done: boolean; obj: StoredObject | null }> {
+    for (const p of primaries) {
+      try {
+        const reply = await this.d.network.request(p, { type: 'coord', key, op, opts }, this.d.config.requestTimeoutMs * 2);
+        if (reply.type !== 'coord-ok') continue;
+        this.stats.forwarded += 1;
+        return { done: true, obj: reply.obj };
+      } catch (err) {
+        // Unreachable or slow: try the next replica. Anything else (bad
+        // input, quorum not met there) is the answer.
+        if (!isLinkFailure(err)) throw err;
+      }
+    }
+    return { done: false, obj: null };
+  }
+
+  private async write(
+    key: string, op: ClientOp, opts: RequestOptions, ring: Ring, partition: ReturnType<typeof partitionOf>,
+  ): Promise<StoredObject | null> {
+    const plan = this.plan(ring, partition, 'w', opts);
+    const isPrimary = plan.primaries.includes(this.d.self);
+    const now = this.d.clock.nowMs();
+    let next: StoredObject;
+    switch (op.op) {
+      case 'put':
+      case 'delete': {
+        let context: VersionVector;
+        if (op.op === 'delete' && op.context === null) {
+          const seen = (await this.read(key, ring, partition, opts)).obj;
+          context = seen && seen.kind === 'opaque' ? seen.dvv.vv : {};
+        } else context = (op as { context: VersionVector }).context;
+        const value: OpaqueValue = op.op === 'put' ? { ct: op.ct, b: op.body } : null;
+        const local = isPrimary ? this.d.replica.own(key) : undefined;
+        if (local && local.kind !== 'opaque') throw new TypeMismatchError(key, local.kind, 'opaque');
+        const base: Dvv<OpaqueValue> = local && local.kind === 'opaque' ? local.dvv : emptyDvv<OpaqueValue>();
+        const actor = isPrimary ? this.d.ids.actor() : this.d.ids.oneOffActor();
+        next = { kind: 'opaque', dvv: dvvUpdate(base, context, value, actor) };
+        break;
+      }
+      case 'cart': {
+        const seen = (await this.read(key, ring, partition, opts)).obj;
+        if (seen && seen.kind !== 'cart') throw new TypeMismatchError(key, seen.kind, 'cart');
+        const cur = seen ? seen.c : emptyCart();
+        const c =
+          op.action === 'add' ? cartAdd(cur, op.item, op.qty, this.d.ids.unique())
+          : op.action === 'remove' ? cartRemove(cur, op.item)
+          : cartSet(cur, op.item, op.qty, this.d.ids.unique());
+        next = { kind: 'cart', c };
+        break;
+      }
+      case 'session-write':
+      case 'session-touch':
+      case 'session-destroy': {
+        const local = this.d.replica.own(key);
+        if (local && local.kind !== 'session') throw new TypeMismatchError(key, local.kind, 'session');
+        // Stamp after everything this replica has seen of the session, so a
+        // write that follows another one wins even if our clock lags theirs.
+        if (local && local.kind === 'session') this.observeStamp(sessionMaxStamp(local.s));
+        // A session write ships only its delta: replicas merge per field.
+        const empty = emptySession();
+        const s =
+          op.op === 'session-write'
+            ? sessionWrite(empty, { set: op.set, del: op.del, expiresAtMs: op.expiresAtMs }, this.d.hlc.now(), this.d.self, now)
+            : op.op === 'session-touch'
+              ? sessionTouch(empty, op.expiresAtMs, now)
+              : sessionDestroy(empty, now);
+        next = { kind: 'session', s };
+        break;
+      }
+      default:
+        throw new RingstoreError('RS_ERR_BAD_REQUEST', 400, `operation ${(op as ClientOp).op} is not a write`);
+    }
+    const size = objectByteSize(next);
+    if (size > this.d.config.limits.valueBytesMax) throw new ValueTooLargeError(size, this.d.config.limits.valueBytesMax);
+    const stored = await this.replicate(key, next, plan);
+    return stored ?? next;
+  }
+
+  /**
+   * Send `obj` to the N primaries; each unreachable one is replaced by the next
+   * fallback holding a hint for it (sloppy quorum), or, when the ring has no
+   * spare node, by a hint this coordinator keeps. Resolves after `needed`
+   * durable acknowledgements with this node's merged copy (if it is a replica).
+   */
+  private replicate(key: string, obj: StoredObject, plan: QuorumPlan): Promise<StoredObject | null> {
+    const { self } = this.d;
+    const fallbacks = [...plan.fallbacks];
+    let acked = 0;
+    let outstanding = 0;
+    let settled = false;
+    let localCopy: StoredObject | null = null;
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        if (settled) return;
+        if (acked >= plan.needed) {
+          settled = true;
+          resolve(localCopy);
+        } else if (outstanding === 0) {
+          settled = true;
+          reject(new QuorumError('write', plan.needed, acked));
+        }
+      };
+      const onAck = (node: NodeId): void => {
+        outstanding -= 1;
+        if (plan.counts(node)) acked += 1;
+        settle();
+      };
+      const onFail = (primary: NodeId): void => {
+        outstanding -= 1;
+        standIn(primary);
+        settle();
+      };
+      const standIn = (primary: NodeId): void => {
+        const fb = fallbacks.shift();
+        if (fb !== undefined) {
+          send(fb, primary);
+          return;
+        }
+        if (primary === self) return;
+        // No spare node: keep the hint here so the owner still gets the write.
+        this.stats.hintsStored += 1;
+        this.d.replica.holdHint(primary, key, obj).catch((err) => this.background(err, 'hint'));
+      };
+      const send = (node: NodeId, hintFor?: NodeId): void => {
+        outstanding += 1;
+        if (node === self) {
+          const done = hintFor
+            ? this.d.replica.holdHint(hintFor, key, obj).then(() => { this.stats.hintsStored += 1; })
+            : this.d.replica.apply(key, obj).then((merged) => { localCopy = merged; });
+          done.then(() => onAck(node), (err) => { this.background(err, 'local write'); onFail(hintFor ?? node); });
+          return;
+        }
+        const msg: PeerMsg = hintFor ? { type: 'put', key, obj, hintFor } : { type: 'put', key, obj };
+        this.d.network.request(node, msg, this.d.config.requestTimeoutMs).then(
+          () => onAck(node),
+          () => onFail(hintFor ?? node),
+        );
+      };
+      for (const p of plan.primaries) send(p);
+      settle();
+    });
+  }
+
+  /**
+   * Read from the primaries (an unreachable one is replaced by the next
+   * fallback, which may hold a hint), answer once `needed` replies are in,
+   * then, when every reply is in, repair the primaries that answered with a
+   * stale version (read repair).
+   */
+  private read(
+    key: string, ring: Ring, partition: ReturnType<typeof partitionOf>, opts: RequestOptions,
+  ): Promise<{ obj: StoredObject | null }> {
+    this.stats.reads += 1;
+    const plan = this.plan(ring, partition, 'r', opts);
+    const replies: Reply[] = [];
+    const fallbacks = [...plan.fallbacks];
+    let counted = 0;
+    let outstanding = plan.primaries.length;
+    let answered = false;
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!answered && counted >= plan.needed) {
+          answered = true;
+          resolve({ obj: mergeReplies(replies) });
+        }
+        if (outstanding > 0) return;
+        if (!answered) {
+          answered = true;
+          reject(new QuorumError('read', plan.needed, counted));
+        }
+        this.repair(key, replies, plan.primaries);
+      };
+      const onReply = (node: NodeId, obj: StoredObject | null): void => {
+        replies.push({ node, obj });
+        if (plan.counts(node)) counted += 1;
+        outstanding -= 1;
+        check();
+      };
+      const ask = (node: NodeId): void => {
+        if (node === this.d.self) {
+          onReply(node, this.d.replica.read(key));
+          return;
+        }
+        this.d.network.request(node, { type: 'get', key }, this.d.config.requestTimeoutMs).then(
+          (reply) => onReply(node, reply.type === 'get-ok' ? reply.obj : null),
+          () => {
+            const fb = fallbacks.shift();
+            outstanding -= 1;
+            if (fb !== undefined) {
+              outstanding += 1;
+              ask(fb);
+            } else check();
+          },
+        );
+      };
+      for (const p of plan.primaries) ask(p);
+    });
+  }
+
+  /** Read repair (Dynamo 5): write the merged version back to stale primaries. */
+  private repair(key: string, replies: Reply[], primaries: NodeId[]): void {
+    const merged = mergeReplies(replies);
+    if (merged === null) return;
+    const want = objectDigest(merged);
+    for (const r of replies) {
+      if (!primaries.includes(r.node)) continue;
+      if (r.obj !== null && objectDigest(r.obj) === want) continue;
+      this.stats.readRepairs += 1;
+      const done =
+        r.node === this.d.self
+          ? this.d.replica.apply(key, merged)
+          : this.d.network.request(r.node, { type: 'put', key, obj: merged }, this.d.config.requestTimeoutMs);
+      done.catch((err) => this.background(err, 'read repair'));
+    }
+  }
+
+  private observeStamp(stamp: number): void {
+    try {
+      this.d.hlc.observe(stamp);
+    } catch (err) {
+      // A stamp implausibly far ahead (a peer with a broken clock): keep our
+      // own clock rather than be dragged forward, and say so.
+      this.background(err, 'session stamp ignored');
+    }
+  }
+
+  private background(err: unknown, what: string): void {
+    this.d.onBackgroundError?.(err, what);
+  }
+}
+
+function mergeReplies(replies: readonly Reply[]): StoredObject | null {
+  let merged: StoredObject | null = null;
+  for (const r of replies) if (r.obj) merged = merged ? mergeObjects(merged, r.obj) : r.obj;
+  return merged;
+}
+
+function isLinkFailure(err: unknown): boolean {
+  return err instanceof RingstoreError && (err.code === 'RS_ERR_UNREACHABLE' || err.code === 'RS_ERR_TIMEOUT' || err.code === 'RS_ERR_CLOSED');
+}
+

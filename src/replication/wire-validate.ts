@@ -1,0 +1,162 @@
+/**
+ * Validation of everything that arrives from a peer or a client before
+ * protocol code touches it: a malformed message gets a BadRequestError back
+ * and never reaches storage (a hostile or buggy peer must not corrupt data).
+ */
+import { BadRequestError } from '../core/errors';
+import type { Limits } from '../core/config';
+import { KeyTooLargeError } from '../core/errors';
+import type { StoredObject } from '../crdt/stored-object';
+import type { VersionVector } from '../clock/version-vector';
+import { parseMemberRecord } from '../membership/member-table';
+import type { ClientOp, RequestOptions } from './client-op';
+import type { PeerMsg } from './peer-message';
+
+const isObj = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+
+function bad(what: string): never {
+  throw new BadRequestError(`malformed ${what}`);
+}
+
+export function validateKey(key: unknown, limits: Limits): string {
+  if (typeof key !== 'string' || key.length === 0) throw new BadRequestError('key must be a non-empty string');
+  // Lone surrogates cannot round-trip through UTF-8 (SQLite TEXT, the wire).
+  if (!(key as string & { isWellFormed(): boolean }).isWellFormed()) throw new BadRequestError('key is not well-formed Unicode');
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > limits.keyBytesMax) throw new KeyTooLargeError(bytes, limits.keyBytesMax);
+  return key;
+}
+
+export function validateVv(x: unknown): VersionVector {
+  if (!isObj(x)) bad('version vector');
+  const entries = Object.entries(x);
+  if (entries.length > 10_000) bad('version vector (too many actors)');
+  for (const [actor, n] of entries) {
+    if (actor.length === 0 || actor.length > 256 || !isCount(n)) bad('version vector entry');
+  }
+  return x as VersionVector;
+}
+
+function validateDot(x: unknown): void {
+  if (!Array.isArray(x) || x.length !== 2 || typeof x[0] !== 'string' || !isCount(x[1])) bad('dot');
+}
+
+export function validateStoredObject(x: unknown): StoredObject {
+  if (!isObj(x)) bad('object');
+  switch (x.kind) {
+    case 'opaque': {
+      const dvv = x.dvv;
+      if (!isObj(dvv) || !Array.isArray(dvv.siblings)) bad('opaque object');
+      validateVv(dvv.vv);
+      if (dvv.siblings.length > 10_000) bad('opaque object (too many siblings)');
+      for (const s of dvv.siblings as unknown[]) {
+        if (!isObj(s)) bad('sibling');
+        validateDot(s.dot);
+        const v = s.value;
+        if (v !== null && !(isObj(v) && typeof v.ct === 'string' && v.b instanceof Uint8Array)) bad('sibling value');
+      }
+      return x as unknown as StoredObject;
+    }
+    case 'session': {
+      const s = x.s;
+      if (!isObj(s) || !isObj(s.fields) || !isCount(s.expiresAtMs) || !isCount(s.touchedAtMs) || typeof s.destroyed !== 'boolean') {
+        bad('session object');
+      }
+      for (const reg of Object.values(s.fields)) {
+        if (!isObj(reg) || !isCount(reg.t) || typeof reg.n !== 'string' || (reg.d !== undefined && reg.d !== true)) bad('session field');
+      }
+      return x as unknown as StoredObject;
+    }
+    case 'cart': {
+      const c = x.c;
+      if (!isObj(c) || !isObj(c.adds) || !Array.isArray(c.removed)) bad('cart object');
+      for (const e of Object.values(c.adds)) {
+        if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || !Number.isSafeInteger(e[1]) || e[1] <= 0) bad('cart entry');
+      }
+      for (const id of c.removed as unknown[]) if (typeof id !== 'string') bad('cart tombstone');
+      return x as unknown as StoredObject;
+    }
+    default:
+      return bad('object kind');
+  }
+}
+
+export function validateRequestOptions(x: unknown, n: number): RequestOptions {
+  if (x === undefined) return {};
+  if (!isObj(x)) bad('request options');
+  const out: { r?: number; w?: number; consistency?: 'global' | 'local' } = {};
+  if (x.r !== undefined) out.r = validateQuorumValue('r', x.r, n);
+  if (x.w !== undefined) out.w = validateQuorumValue('w', x.w, n);
+  if (x.consistency !== undefined) {
+    if (x.consistency !== 'global' && x.consistency !== 'local') {
+      throw new BadRequestError('consistency must be "global" or "local"');
+    }
+    out.consistency = x.consistency;
+  }
+  return out;
+}
+
+export function validateQuorumValue(name: string, v: unknown, n: number): number {
+  const num = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (!Number.isSafeInteger(num) || (num as number) < 1 || (num as number) > n) {
+    throw new BadRequestError(`${name} must be an integer from 1 to N=${n}`);
+  }
+  return num as number;
+}
+
+export function validateClientOp(x: unknown): ClientOp {
+  if (!isObj(x)) bad('operation');
+  switch (x.op) {
+    case 'get':
+    case 'session-destroy':
+      return { op: x.op };
+    case 'put':
+      if (typeof x.ct !== 'string' || !(x.body instanceof Uint8Array)) bad('put');
+      return { op: 'put', ct: x.ct, body: x.body, context: validateVv(x.context) };
+    case 'delete':
+      return { op: 'delete', context: x.context === null ? null : validateVv(x.context) };
+    case 'cart':
+      if (
+        (x.action !== 'add' && x.action !== 'remove' && x.action !== 'set') ||
+        typeof x.item !== 'string' || !Number.isSafeInteger(x.qty) || (x.qty as number) < 0
+      ) bad('cart operation');
+      return { op: 'cart', action: x.action, item: x.item, qty: x.qty as number };
+    case 'session-write':
+      if (!isObj(x.set) || !Array.isArray(x.del) || !x.del.every((d) => typeof d === 'string') || !isCount(x.expiresAtMs)) {
+        bad('session write');
+      }
+      return { op: 'session-write', set: x.set, del: x.del as string[], expiresAtMs: x.expiresAtMs as number };
+    case 'session-touch':
+      if (!isCount(x.expiresAtMs)) bad('session touch');
+      return { op: 'session-touch', expiresAtMs: x.expiresAtMs as number };
+    default:
+      return bad('operation name');
+  }
+}
+
+/** Validate a peer message's shape; the transport already checked `type` is a string. */
+export function validatePeerMsg(x: unknown, limits: Limits, n: number): PeerMsg {
+  if (!isObj(x)) bad('peer message');
+  switch (x.type) {
+    case 'put':
+      validateKey(x.key, limits);
+      if (x.hintFor !== undefined && typeof x.hintFor !== 'string') bad('put hint target');
+      return { type: 'put', key: x.key as string, obj: validateStoredObject(x.obj), ...(x.hintFor ? { hintFor: x.hintFor as never } : {}) };
+    case 'get':
+      return { type: 'get', key: validateKey(x.key, limits) };
+    case 'coord':
+      return {
+        type: 'coord',
+        key: validateKey(x.key, limits),
+        op: validateClientOp(x.op),
+        opts: validateRequestOptions(x.opts, n),
+      };
+    case 'gossip':
+      if (!Array.isArray(x.members) || x.members.length > 10_000) bad('gossip');
+      return { type: 'gossip', members: x.members.map(parseMemberRecord) };
+    default:
+      return bad(`peer message type ${JSON.stringify(String(x.type)).slice(0, 40)}`);
+  }
+}

@@ -1,0 +1,750 @@
+/**
+ * The production Network (DESIGN.md layer 7): peer links over WebSocket (ws)
+ * with msgpack frames (frame-codec.ts).
+ *
+ * Each node dials one outgoing link per peer, lazily on the first message,
+ * and keeps it up afterwards, redialling with exponential backoff and jitter
+ * when it drops. Its requests and one-way messages go out on that link and the
+ * peer answers on the same socket; requests from the peer arrive on the
+ * peer's own outgoing link (an incoming link here) and are answered there. An
+ * incoming link has no identity until its first envelope, a hello
+ * `{ type: 'hello', id, addr, region }`; that id is the `from` of everything
+ * it carries. (There is no peer authentication yet: the hello is trusted.)
+ *
+ * Failure model, as the replication layer sees it: a request to an unknown
+ * peer, to a peer whose link is down (waiting to redial), or to a region cut
+ * by an injected fault rejects with UnreachableError at once; one whose dial
+ * fails rejects as soon as the dial fails; every request pending on a link
+ * rejects with UnreachableError when the link drops; a request whose link is
+ * up but gets no answer rejects with TimeoutError after timeoutMs (or
+ * UnreachableError if the link never came up in that time).
+ *
+ * Serving: give the node's http.Server to attach(), or, when the server has
+ * other WebSocket routes (the node's /client API), call handleUpgrade() from
+ * the server's own 'upgrade' listener: it takes the upgrade and returns true
+ * for the peer path and returns false, touching nothing, for any other.
+ *
+ * Faults (DESIGN.md `/admin/faults`): messages this node sends (requests,
+ * replies, one-way) to a peer whose region is cut are dropped, and requests
+ * to it reject at once; to a delayed region they are held for delayMs before
+ * they are queued. The region of a peer comes from addPeer() or its hello.
+ */
+import type * as http from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { assert } from '../core/assert';
+import {
+  BadFrameError,
+  BadRequestError,
+  ClosedError,
+  TimeoutError,
+  UnreachableError,
+  ValueTooLargeError,
+} from '../core/errors';
+import type { NodeId } from '../core/ids';
+import type { PeerHandler, PeerMessage } from '../core/network-port';
+import type { Random } from '../core/prng';
+import { backoffDelayMs, prngFor } from './backoff';
+import {
+  decodeFrame,
+  encodeEnvelope,
+  FRAME_HEADER_BYTES_MAX,
+  frameOf,
+  KIND_ERROR,
+  KIND_ONE_WAY,
+  KIND_REPLY,
+  KIND_REQUEST,
+  type Envelope,
+} from './frame-codec';
+import { callHandler, type Answer } from './handler-call';
+import { silentLogger, type Logger } from './logger';
+import { PeerLink, type LinkCounters, type PeerLinkOptions } from './peer-link';
+import type { PeerNetwork } from './peer-network';
+import { errorBodyOf, RemoteError } from './remote-error';
+
+export interface WsNetworkOptions {
+  self: NodeId;
+  /** This node's `host:port`, announced in the hello. */
+  selfAddr: string;
+  region?: string;
+  logger?: Logger;
+  /** Largest frame accepted (ws maxPayload) and sent. */
+  frameBytesMax: number;
+  /** First redial delay after a link drops; doubles per failed dial. Default 100. */
+  reconnectBaseMs?: number;
+  /** Ceiling of the redial delay. Default 5000. */
+  reconnectMaxMs?: number;
+  /** Queued bytes that flush a frame before the end of the turn. Default 256 KiB. */
+  batchBytesMax?: number;
+  /**
+   * Queued messages that flush a frame before the end of the turn. Default
+   * 64: see peer-link.ts for why a burst should not go out as one frame.
+   */
+  batchMessagesMax?: number;
+  /** Bytes a link may queue while its socket is slow before refusing messages. Default max(64 MiB, frameBytesMax). */
+  queueBytesMax?: number;
+  /** The WebSocket path served and dialled. Default '/peer'. */
+  path?: string;
+  /** Dial (TCP + upgrade) time limit. Default 5000. */
+  connectTimeoutMs?: number;
+  /** How long an accepted socket may stay silent before its hello. Default 5000. */
+  helloTimeoutMs?: number;
+  /** Interval of liveness pings on every link; 0 disables. Default 5000. */
+  pingIntervalMs?: number;
+  /** Jitter for redial delays. Default: a Prng seeded from `self`. */
+  random?: Random;
+}
+
+export type LinkState = 'idle' | 'connecting' | 'open' | 'backoff';
+
+/** POST /admin/faults body: per-region extra delay and regions cut off. */
+export interface Faults {
+  delayMs?: Record<string, number>;
+  cut?: string[];
+}
+
+export interface PeerLinkStats {
+  addr: string;
+  region: string | null;
+  /** The outgoing link. */
+  state: LinkState;
+  /** Whether onPeerUp was the last event announced for the peer. */
+  up: boolean;
+  pendingRequests: number;
+  /** Bytes waiting in the link's own queue (not yet framed). */
+  queuedBytes: number;
+  /** Bytes framed and handed to ws but not yet written to the socket. */
+  bufferedBytes: number;
+  incomingLinks: number;
+}
+
+export interface WsNetworkStats extends LinkCounters {
+  messagesReceived: number;
+  /** Messages dropped by a cut, a down link, or a full queue. */
+  messagesDropped: number;
+  badFrames: number;
+  incomingLinks: number;
+  peers: Record<string, PeerLinkStats>;
+}
+
+export interface Hello {
+  type: 'hello';
+  id: NodeId;
+  addr: string;
+  region: string | null;
+}
+
+interface OutgoingPeer {
+  id: NodeId;
+  addr: string;
+  link: PeerLink | null;
+  state: LinkState;
+  /** Failed dials since the link was last open. */
+  attempt: number;
+  redialTimer: NodeJS.Timeout | null;
+  /** What onPeerUp/onPeerDown last announced. */
+  announcedUp: boolean;
+  lastError: string | null;
+}
+
+const HIGH_WATER_BYTES = 1024 * 1024;
+const NODE_ID_CHARS_MAX = 256;
+
+export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
+  readonly self: NodeId;
+  readonly selfAddr: string;
+  readonly region: string | null;
+
+  private readonly log: Logger;
+  private readonly frameBytesMax: number;
+  private readonly reconnectBaseMs: number;
+  private readonly reconnectMaxMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly helloTimeoutMs: number;
+  private readonly random: Random;
+  private path: string;
+  private readonly wss: WebSocketServer;
+  private readonly linkOptions: Omit<PeerLinkOptions, 'onOpen' | 'onFrame' | 'onClose'>;
+  private readonly counters: WsNetworkStats;
+
+  private handler: PeerHandler<M> | null = null;
+  private readonly upListeners: ((id: NodeId) => void)[] = [];
+  private readonly downListeners: ((id: NodeId) => void)[] = [];
+  private readonly helloListeners: ((hello: Hello) => void)[] = [];
+
+  private readonly outgoing = new Map<NodeId, OutgoingPeer>();
+  private readonly incoming = new Set<PeerLink>();
+  /** Regions of peers, from addPeer() or their hello. */
+  private readonly regions = new Map<NodeId, string>();
+  /** Requests this node sent to itself (answered without a socket). */
+  private readonly selfPending = new Map<number, { reject(err: Error): void; timer: NodeJS.Timeout }>();
+  private readonly heldTimers = new Set<NodeJS.Timeout>();
+  private readonly pingTimer: NodeJS.Timeout | null;
+  private cutRegions = new Set<string>();
+  private delayedRegions = new Map<string, number>();
+  private nextId = 1;
+  private closed = false;
+  private readonly helloPart: Buffer;
+
+  constructor(opts: WsNetworkOptions) {
+    assert(opts.frameBytesMax > FRAME_HEADER_BYTES_MAX + 64, 'frameBytesMax is too small for any message');
+    this.self = opts.self;
+    this.selfAddr = opts.selfAddr;
+    this.region = opts.region ?? null;
+    this.log = opts.logger ?? silentLogger;
+    this.frameBytesMax = opts.frameBytesMax;
+    this.reconnectBaseMs = opts.reconnectBaseMs ?? 100;
+    this.reconnectMaxMs = opts.reconnectMaxMs ?? 5000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
+    this.helloTimeoutMs = opts.helloTimeoutMs ?? 5000;
+    this.random = opts.random ?? prngFor(opts.self);
+    this.path = opts.path ?? '/peer';
+    this.counters = {
+      framesSent: 0, messagesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0,
+      messagesReceived: 0, messagesDropped: 0, badFrames: 0, incomingLinks: 0, peers: {},
+    };
+    this.linkOptions = {
+      batchBytesMax: opts.batchBytesMax ?? 256 * 1024,
+      batchMessagesMax: opts.batchMessagesMax ?? 64,
+      frameBytesMax: opts.frameBytesMax,
+      queueBytesMax: opts.queueBytesMax ?? Math.max(64 * 1024 * 1024, opts.frameBytesMax),
+      highWaterBytes: HIGH_WATER_BYTES,
+      counters: this.counters,
+    };
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.frameBytesMax, perMessageDeflate: false });
+    const hello: Hello = { type: 'hello', id: opts.self, addr: opts.selfAddr, region: this.region };
+    this.helloPart = encodeEnvelope([KIND_ONE_WAY, 0, hello]);
+    const pingIntervalMs = opts.pingIntervalMs ?? 5000;
+    this.pingTimer = pingIntervalMs > 0 ? setInterval(() => this.pingAll(), pingIntervalMs) : null;
+    this.pingTimer?.unref();
+  }
+
+  // ---- serving ----
+
+  /**
+   * Serve incoming peer links on `server` at `path`. Upgrades for other paths
+   * are left to the server's other 'upgrade' listeners, or refused if it has
+   * none. Use handleUpgrade() instead to route upgrades yourself.
+   */
+  attach(server: http.Server, path = this.path): void {
+    this.path = path;
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.handleUpgrade(req, socket, head)) return;
+      if (server.listenerCount('upgrade') === 1) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      }
+    });
+  }
+
+  /**
+   * Take an HTTP upgrade if it is for the peer path (true), or leave it
+   * untouched for the caller to route (false).
+   */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    if ((q < 0 ? url : url.slice(0, q)) !== this.path) return false;
+    if (this.closed) {
+      socket.destroy();
+      return true;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    return true;
+  }
+
+  // ---- peers ----
+
+  /** Know a peer by id and address (and region, for faults). Dialled on first use. */
+  addPeer(id: NodeId, addr: string, region?: string): void {
+    if (this.closed) return;
+    if (region !== undefined) this.setRegion(id, region);
+    const known = this.outgoing.get(id);
+    if (known === undefined) {
+      this.outgoing.set(id, {
+        id, addr, link: null, state: 'idle', attempt: 0, redialTimer: null, announcedUp: false, lastError: null,
+      });
+      return;
+    }
+    if (known.addr === addr) return;
+    // The peer moved: drop the link to the old address; the next message dials the new one.
+    this.log.info({ peer: id, from: known.addr, to: addr }, 'peer address changed');
+    known.addr = addr;
+    this.resetLink(known, new UnreachableError(`peer ${id} moved to ${addr}`));
+  }
+
+  /** Forget a peer: its outgoing link closes and its pending requests reject. */
+  removePeer(id: NodeId): void {
+    const peer = this.outgoing.get(id);
+    if (peer === undefined) return;
+    this.outgoing.delete(id);
+    this.resetLink(peer, new UnreachableError(`peer ${id} was removed`));
+  }
+
+  peers(): NodeId[] {
+    return [...this.outgoing.keys()];
+  }
+
+  /** Whether the outgoing link to `to` is open and not cut by a fault. */
+  isReachable(to: NodeId): boolean {
+    if (to === this.self) return !this.closed;
+    const peer = this.outgoing.get(to);
+    return peer !== undefined && peer.state === 'open' && !this.isCut(to);
+  }
+
+  onPeerUp(cb: (id: NodeId) => void): void {
+    this.upListeners.push(cb);
+  }
+
+  onPeerDown(cb: (id: NodeId) => void): void {
+    this.downListeners.push(cb);
+  }
+
+  /** Called with each accepted hello: how a node learns of a peer that dialled it. */
+  onHello(cb: (hello: Hello) => void): void {
+    this.helloListeners.push(cb);
+  }
+
+  setHandler(handler: PeerHandler<M>): void {
+    this.handler = handler;
+  }
+
+  // ---- messages ----
+
+  request(to: NodeId, msg: M, timeoutMs: number): Promise<M> {
+    assert(Number.isFinite(timeoutMs) && timeoutMs > 0, `request timeout must be positive, got ${timeoutMs}`);
+    if (this.closed) return Promise.reject(new ClosedError('peer network'));
+    if (to === this.self) return this.requestSelf(msg, timeoutMs);
+    const peer = this.outgoing.get(to);
+    if (peer === undefined) return Promise.reject(new UnreachableError(`unknown peer ${to}`));
+    const delayMs = this.delayTo(to);
+    if (delayMs < 0) {
+      this.counters.messagesDropped++;
+      return Promise.reject(new UnreachableError(`link to ${to} is cut by an injected fault`));
+    }
+    if (peer.state === 'backoff') {
+      return Promise.reject(new UnreachableError(`link to ${to} at ${peer.addr} is down (${peer.lastError ?? 'dropped'}); redialling`));
+    }
+    const id = this.nextId++;
+    let part: Buffer;
+    try {
+      part = this.pack([KIND_REQUEST, id, msg]);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const link = this.linkTo(peer);
+    return new Promise<M>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!link.pending.delete(id)) return;
+        reject(link.isOpen
+          ? new TimeoutError(`${msg.type} request to ${to} got no reply within ${timeoutMs} ms`)
+          : new UnreachableError(`could not connect to ${to} at ${peer.addr} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      link.pending.set(id, { resolve: resolve as (m: PeerMessage) => void, reject, timer });
+      this.transmit(link, part, delayMs, () => {
+        link.settle(id, null, new UnreachableError(`link to ${to} is congested: ${link.queuedBytes} bytes queued`));
+      });
+    });
+  }
+
+  send(to: NodeId, msg: M): void {
+    if (this.closed) return;
+    if (to === this.self) {
+      this.sendSelf(msg);
+      return;
+    }
+    const peer = this.outgoing.get(to);
+    const delayMs = this.delayTo(to);
+    if (peer === undefined || peer.state === 'backoff' || delayMs < 0) {
+      this.counters.messagesDropped++;
+      this.log.debug({ peer: to, type: msg.type }, 'one-way message dropped: peer unknown, down or cut');
+      return;
+    }
+    let part: Buffer;
+    try {
+      part = this.pack([KIND_ONE_WAY, 0, msg]);
+    } catch (err) {
+      // Fire and forget: a caller on a timer must not crash the node over one message.
+      this.log.error({ peer: to, type: msg.type, err: (err as Error).message }, 'one-way message not sent');
+      return;
+    }
+    this.transmit(this.linkTo(peer), part, delayMs, () => { this.counters.messagesDropped++; });
+  }
+
+  // ---- faults ----
+
+  /** Replace the injected faults (DESIGN.md POST /admin/faults). */
+  setFaults(faults: Faults): void {
+    const delays = new Map<string, number>();
+    for (const [region, ms] of Object.entries(faults.delayMs ?? {})) {
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+        throw new BadRequestError(`delay for region ${JSON.stringify(region)} must be a number of ms >= 0`);
+      }
+      if (ms > 0) delays.set(region, ms);
+    }
+    const cut = faults.cut ?? [];
+    if (!Array.isArray(cut) || !cut.every((r) => typeof r === 'string')) {
+      throw new BadRequestError('cut must be a list of region names');
+    }
+    this.delayedRegions = delays;
+    this.cutRegions = new Set(cut);
+    this.log.info({ delayMs: Object.fromEntries(delays), cut }, 'injected faults set');
+    for (const peer of this.outgoing.values()) this.announce(peer);
+  }
+
+  clearFaults(): void {
+    this.setFaults({});
+  }
+
+  faults(): { delayMs: Record<string, number>; cut: string[] } {
+    return { delayMs: Object.fromEntries(this.delayedRegions), cut: [...this.cutRegions] };
+  }
+
+  // ---- lifecycle and stats ----
+
+  /** Close every link; pending requests reject with ClosedError. Resolves when the sockets are closed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    for (const t of this.heldTimers) clearTimeout(t);
+    this.heldTimers.clear();
+    const err = new ClosedError('peer network');
+    for (const [id, p] of this.selfPending) {
+      clearTimeout(p.timer);
+      p.reject(err);
+      this.selfPending.delete(id);
+    }
+    const links: PeerLink[] = [...this.incoming];
+    for (const peer of this.outgoing.values()) {
+      if (peer.redialTimer) clearTimeout(peer.redialTimer);
+      if (peer.link) links.push(peer.link);
+    }
+    for (const link of links) link.close(1001, 'node shutting down', err);
+    await Promise.all(links.map((l) => l.whenClosed()));
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  stats(): WsNetworkStats {
+    const peers: Record<string, PeerLinkStats> = {};
+    const incomingBy = new Map<NodeId, number>();
+    for (const link of this.incoming) {
+      if (link.peer !== null) incomingBy.set(link.peer, (incomingBy.get(link.peer) ?? 0) + 1);
+    }
+    for (const p of this.outgoing.values()) {
+      peers[p.id] = {
+        addr: p.addr,
+        region: this.regions.get(p.id) ?? null,
+        state: p.state,
+        up: p.announcedUp,
+        pendingRequests: p.link?.pending.size ?? 0,
+        queuedBytes: p.link?.queuedBytes ?? 0,
+        bufferedBytes: p.link?.bufferedBytes ?? 0,
+        incomingLinks: incomingBy.get(p.id) ?? 0,
+      };
+    }
+    return { ...this.counters, incomingLinks: this.incoming.size, peers };
+  }
+
+  // ---- outgoing links ----
+
+  private linkTo(peer: OutgoingPeer): PeerLink {
+    if (peer.link !== null) return peer.link;
+    if (peer.redialTimer) {
+      clearTimeout(peer.redialTimer);
+      peer.redialTimer = null;
+    }
+    const url = /^wss?:\/\//.test(peer.addr) ? peer.addr : `ws://${peer.addr}${this.path}`;
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      maxPayload: this.frameBytesMax,
+      handshakeTimeout: this.connectTimeoutMs,
+    });
+    const link: PeerLink = new PeerLink(ws, 'out', peer.id, `${peer.id} at ${peer.addr}`, {
+      ...this.linkOptions,
+      onOpen: () => this.outgoingOpened(peer, link),
+      onFrame: (l, data, isBinary) => this.receive(l, data, isBinary),
+      onClose: () => this.outgoingClosed(peer, link),
+    });
+    link.enqueue(this.helloPart); // always the first envelope on the socket
+    peer.link = link;
+    peer.state = 'connecting';
+    return link;
+  }
+
+  private outgoingOpened(peer: OutgoingPeer, link: PeerLink): void {
+    if (peer.link !== link) return;
+    peer.state = 'open';
+    peer.attempt = 0;
+    peer.lastError = null;
+    this.log.info({ peer: peer.id, addr: peer.addr }, 'peer link up');
+    this.announce(peer);
+  }
+
+  private outgoingClosed(peer: OutgoingPeer, link: PeerLink): void {
+    if (peer.link !== link) return;
+    peer.link = null;
+    const wasOpen = peer.state === 'open';
+    peer.lastError = link.lastError;
+    if (this.closed || this.outgoing.get(peer.id) !== peer) {
+      peer.state = 'idle';
+      this.announce(peer);
+      return;
+    }
+    // Keep the link up: redial after a backoff that grows while dials fail.
+    const delayMs = backoffDelayMs(peer.attempt++, this.reconnectBaseMs, this.reconnectMaxMs, this.random);
+    peer.state = 'backoff';
+    const fields = { peer: peer.id, addr: peer.addr, err: link.lastError, redialInMs: Math.round(delayMs) };
+    if (wasOpen) this.log.warn(fields, 'peer link down');
+    else this.log.debug(fields, 'peer dial failed');
+    peer.redialTimer = setTimeout(() => {
+      peer.redialTimer = null;
+      if (!this.closed && this.outgoing.get(peer.id) === peer && peer.link === null) this.linkTo(peer);
+    }, delayMs);
+    peer.redialTimer.unref();
+    this.announce(peer);
+  }
+
+  /** Close a peer's link now (rejecting its requests with `err`) without a redial. */
+  private resetLink(peer: OutgoingPeer, err: UnreachableError): void {
+    if (peer.redialTimer) clearTimeout(peer.redialTimer);
+    peer.redialTimer = null;
+    const link = peer.link;
+    peer.link = null;
+    peer.state = 'idle';
+    peer.attempt = 0;
+    link?.close(1000, 'peer removed', err);
+    this.announce(peer);
+  }
+
+  /** Fire onPeerUp/onPeerDown when the peer's usable state (open and not cut) changed. */
+  private announce(peer: OutgoingPeer): void {
+    if (this.closed) return; // no events from a network that is shutting down
+    const up = peer.state === 'open' && !this.isCut(peer.id) && this.outgoing.get(peer.id) === peer;
+    if (up === peer.announcedUp) return;
+    peer.announcedUp = up;
+    for (const cb of up ? this.upListeners : this.downListeners) {
+      try {
+        cb(peer.id);
+      } catch (err) {
+        this.log.error({ peer: peer.id, err: (err as Error).message }, 'peer link listener threw');
+      }
+    }
+  }
+
+  // ---- incoming links ----
+
+  private accept(ws: WebSocket, req: http.IncomingMessage): void {
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    if (this.closed) {
+      ws.terminate();
+      return;
+    }
+    const link: PeerLink = new PeerLink(ws, 'in', null, `unidentified peer from ${remote}`, {
+      ...this.linkOptions,
+      onFrame: (l, data, isBinary) => this.receive(l, data, isBinary),
+      onClose: () => {
+        this.incoming.delete(link);
+        clearTimeout(helloTimer);
+      },
+    });
+    this.incoming.add(link);
+    const helloTimer = setTimeout(() => {
+      if (link.peer !== null || link.isClosed) return;
+      this.log.warn({ remote }, `closing peer link from ${remote}: no hello within ${this.helloTimeoutMs} ms`);
+      link.close(1008, 'expected hello', new UnreachableError(`no hello from ${remote}`));
+    }, this.helloTimeoutMs);
+    helloTimer.unref();
+  }
+
+  private identify(link: PeerLink, hello: Hello): void {
+    link.peer = hello.id;
+    link.label = `${hello.id} at ${hello.addr}`;
+    if (hello.region !== null) this.setRegion(hello.id, hello.region);
+    this.log.info({ peer: hello.id, addr: hello.addr, region: hello.region }, 'peer link accepted');
+    for (const cb of this.helloListeners) {
+      try {
+        cb(hello);
+      } catch (err) {
+        this.log.error({ peer: hello.id, err: (err as Error).message }, 'hello listener threw');
+      }
+    }
+  }
+
+  // ---- receiving ----
+
+  private receive(link: PeerLink, data: Buffer, isBinary: boolean): void {
+    let envelopes: Envelope[];
+    try {
+      if (!isBinary) throw new BadFrameError('text frame on a peer link');
+      envelopes = decodeFrame(data);
+    } catch (err) {
+      this.counters.badFrames++;
+      const why = err instanceof BadFrameError ? err.message : String(err);
+      this.log.warn({ peer: link.label, err: why }, `closing peer link from ${link.label}: malformed frame`);
+      link.close(1002, 'malformed frame', new UnreachableError(`link to ${link.label} closed: it sent a malformed frame`));
+      return;
+    }
+    this.counters.messagesReceived += envelopes.length;
+    let i = 0;
+    if (link.peer === null) {
+      const hello = helloOf(envelopes[0]);
+      if (hello === null) {
+        this.log.warn({ peer: link.label }, `closing peer link from ${link.label}: first message was not a hello`);
+        link.close(1008, 'expected hello', new UnreachableError(`no hello from ${link.label}`));
+        return;
+      }
+      this.identify(link, hello);
+      i = 1;
+    }
+    const from = link.peer as NodeId;
+    for (; i < envelopes.length && !link.isClosed; i++) {
+      const env = envelopes[i];
+      switch (env[0]) {
+        case KIND_REQUEST: {
+          const id = env[1];
+          callHandler(this.handler, from, env[2] as M, this.log, (a) => this.answer(link, id, a));
+          break;
+        }
+        case KIND_ONE_WAY:
+          callHandler(this.handler, from, env[2] as M, this.log);
+          break;
+        case KIND_REPLY:
+          if (!link.settle(env[1], env[2])) this.log.debug({ peer: from, id: env[1] }, 'late reply ignored');
+          break;
+        case KIND_ERROR:
+          if (!link.settle(env[1], null, new RemoteError(from, env[2]))) {
+            this.log.debug({ peer: from, id: env[1] }, 'late error reply ignored');
+          }
+          break;
+      }
+    }
+  }
+
+  private answer(link: PeerLink, id: number, a: Answer<M>): void {
+    if (link.isClosed) return; // the requester's promise already rejected on its side
+    const to = link.peer as NodeId;
+    const delayMs = this.delayTo(to);
+    if (delayMs < 0) {
+      this.counters.messagesDropped++;
+      return;
+    }
+    let part: Buffer;
+    try {
+      part = a.ok ? this.pack([KIND_REPLY, id, a.msg]) : this.pack([KIND_ERROR, id, a.error]);
+    } catch (err) {
+      // Most likely a reply over frameBytesMax: the requester learns why.
+      this.log.warn({ peer: to, err: (err as Error).message }, 'reply could not be sent');
+      part = this.pack([KIND_ERROR, id, errorBodyOf(err)]);
+    }
+    this.transmit(link, part, delayMs, () => { this.counters.messagesDropped++; });
+  }
+
+  // ---- helpers ----
+
+  /** Pack an envelope, refusing one that could never fit in a frame. */
+  private pack(env: Envelope): Buffer {
+    const part = encodeEnvelope(env);
+    const max = this.frameBytesMax - FRAME_HEADER_BYTES_MAX;
+    if (part.length > max) throw new ValueTooLargeError(part.length, max);
+    return part;
+  }
+
+  /** Queue a packed envelope on a link, now or after an injected delay; `refused` if it cannot be queued. */
+  private transmit(link: PeerLink, part: Buffer, delayMs: number, refused: () => void): void {
+    if (delayMs === 0) {
+      if (!link.enqueue(part)) refused();
+      return;
+    }
+    const t = setTimeout(() => {
+      this.heldTimers.delete(t);
+      if (!link.enqueue(part)) refused();
+    }, delayMs);
+    this.heldTimers.add(t);
+  }
+
+  /** -1 when the peer's region is cut, else the injected delay (0 for none). */
+  private delayTo(to: NodeId): number {
+    const region = this.regions.get(to);
+    if (region === undefined) return 0;
+    if (this.cutRegions.has(region)) return -1;
+    return this.delayedRegions.get(region) ?? 0;
+  }
+
+  private isCut(to: NodeId): boolean {
+    return this.delayTo(to) < 0;
+  }
+
+  private setRegion(id: NodeId, region: string): void {
+    if (this.regions.get(id) === region) return;
+    this.regions.set(id, region);
+    const peer = this.outgoing.get(id);
+    if (peer) this.announce(peer);
+  }
+
+  private pingAll(): void {
+    for (const peer of this.outgoing.values()) peer.link?.ping();
+    for (const link of this.incoming) link.ping();
+  }
+
+  /**
+   * A request to this node itself is answered by the local handler, through
+   * the codec so the caller gets a copy, as from any other peer.
+   */
+  private requestSelf(msg: M, timeoutMs: number): Promise<M> {
+    const id = this.nextId++;
+    let copy: M;
+    try {
+      copy = roundTrip(this.pack([KIND_REQUEST, id, msg]));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<M>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.selfPending.delete(id)) reject(new TimeoutError(`${msg.type} request to self got no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.selfPending.set(id, { reject, timer });
+      setImmediate(() => {
+        if (!this.selfPending.has(id)) return;
+        callHandler(this.handler, this.self, copy, this.log, (a) => {
+          if (!this.selfPending.delete(id)) return;
+          clearTimeout(timer);
+          try {
+            if (a.ok) resolve(roundTrip(this.pack([KIND_REPLY, id, a.msg])));
+            else reject(new RemoteError(this.self, a.error));
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    });
+  }
+
+  private sendSelf(msg: M): void {
+    let copy: M;
+    try {
+      copy = roundTrip(this.pack([KIND_ONE_WAY, 0, msg]));
+    } catch (err) {
+      this.log.error({ peer: this.self, type: msg.type, err: (err as Error).message }, 'one-way message not sent');
+      return;
+    }
+    setImmediate(() => {
+      if (!this.closed) callHandler(this.handler, this.self, copy, this.log);
+    });
+  }
+}
+
+/** A fresh copy of a packed envelope's message, as the receiving side would decode it. */
+function roundTrip<M>(part: Buffer): M {
+  return decodeFrame(frameOf([part]))[0][2] as M;
+}
+
+/** The hello in an envelope, or null if it is not a well-formed one. */
+function helloOf(env: Envelope): Hello | null {
+  if (env[0] !== KIND_ONE_WAY) return null;
+  const m = env[2] as unknown as Record<string, unknown>;
+  if (m.type !== 'hello') return null;
+  if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > NODE_ID_CHARS_MAX) return null;
+  if (typeof m.addr !== 'string') return null;
+  if (m.region !== undefined && m.region !== null && typeof m.region !== 'string') return null;
+  return { type: 'hello', id: m.id as NodeId, addr: m.addr, region: (m.region as string | undefined) ?? null };
+}

@@ -1,0 +1,152 @@
+/**
+ * Coordinator behaviour (Dynamo 4.5-4.7, 5) over in-memory replicas.
+ */
+import { strict as assert } from 'node:assert';
+import { dvvValues } from '../../src/clock/dvv';
+import { cartItems } from '../../src/crdt/cart';
+import { sessionView } from '../../src/crdt/session';
+import type { StoredObject } from '../../src/crdt/stored-object';
+import { partitionOf } from '../../src/ring/partitioner';
+import { preferenceList } from '../../src/ring/preference-list';
+import { QuorumError } from '../../src/core/errors';
+import { ReplicationCluster } from './replication-harness';
+
+const text = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
+
+function values(obj: StoredObject | null): string[] {
+  assert.ok(obj && obj.kind === 'opaque', 'an opaque object');
+  return dvvValues(obj.dvv)
+    .filter((v): v is NonNullable<typeof v> => v !== null)
+    .map((v) => Buffer.from(v.b).toString())
+    .sort();
+}
+
+async function put(c: ReplicationCluster, via: string, key: string, value: string, context = {}): Promise<StoredObject | null> {
+  return c.node(via).coordinator.execute(key, { op: 'put', ct: 'text/plain', body: text(value), context });
+}
+
+function flushTimers(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+describe('replication/coordinator', () => {
+  it('reads back a write through every node (R + W > N)', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    await put(c, 'a', 'k', 'v1');
+    for (const id of ['a', 'b', 'c']) assert.deepEqual(values(await c.node(id).coordinator.execute('k', { op: 'get' })), ['v1']);
+  });
+
+  it('keeps concurrent blind writes as siblings and resolves them with the read context', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    await Promise.all([put(c, 'a', 'k', 'from-a'), put(c, 'b', 'k', 'from-b')]);
+    const read = await c.node('c').coordinator.execute('k', { op: 'get' });
+    assert.deepEqual(values(read), ['from-a', 'from-b']);
+    assert.ok(read && read.kind === 'opaque');
+    await put(c, 'c', 'k', 'resolved', read.dvv.vv);
+    assert.deepEqual(values(await c.node('a').coordinator.execute('k', { op: 'get' }, { r: 3 })), ['resolved']);
+  });
+
+  it('leaves one value after 101 sequential writes that carry their read context', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    let ctx = {};
+    for (let i = 0; i <= 100; i++) {
+      const obj = await put(c, ['a', 'b', 'c'][i % 3]!, 'k', `v${i}`, ctx);
+      assert.ok(obj && obj.kind === 'opaque');
+      ctx = obj.dvv.vv;
+    }
+    assert.deepEqual(values(await c.node('b').coordinator.execute('k', { op: 'get' }, { r: 3 })), ['v100']);
+  });
+
+  it('accepts writes with one replica down and hands the hints off when it returns (Dynamo 4.6)', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    c.hub.setDown(c.node('c').id, true);
+    for (let i = 0; i < 20; i++) await put(c, i % 2 ? 'a' : 'b', `k${i}`, `v${i}`);
+    assert.equal(c.node('c').storage.size(), 0);
+    const held = c.node('a').replica.hintCount() + c.node('b').replica.hintCount();
+    assert.equal(held, 20, 'each write left one hint for c');
+    c.hub.setDown(c.node('c').id, false);
+    await c.node('a').handoff.tick();
+    await c.node('b').handoff.tick();
+    assert.equal(c.node('a').replica.hintCount() + c.node('b').replica.hintCount(), 0);
+    for (let i = 0; i < 20; i++) assert.deepEqual(values(c.node('c').replica.own(`k${i}`) ?? null), [`v${i}`]);
+  });
+
+  it('gives a hint to the next healthy node when a primary is down (sloppy quorum)', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c', 'd', 'e'], { n: 3 });
+    const key = 'sloppy';
+    const prefs = preferenceList(c.ring, partitionOf(key, c.ring.q), 3).map(String);
+    const down = prefs[1]!;
+    const via = prefs[0]!;
+    c.hub.setDown(c.node(down).id, true);
+    await put(c, via, key, 'v');
+    const holders = [...c.nodes.values()].filter((n) => !prefs.includes(n.id) && n.replica.hintCount() > 0);
+    assert.equal(holders.length, 1, 'exactly one fallback holds the hint');
+    c.hub.setDown(c.node(down).id, false);
+    await holders[0]!.handoff.tick();
+    assert.equal(holders[0]!.replica.hintCount(), 0);
+    assert.deepEqual(values(c.node(down).replica.own(key) ?? null), ['v']);
+  });
+
+  it('fails with RS_ERR_QUORUM when fewer than W replicas can answer', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    c.hub.setDown(c.node('b').id, true);
+    c.hub.setDown(c.node('c').id, true);
+    await assert.rejects(put(c, 'a', 'k', 'v'), (err: unknown) => err instanceof QuorumError && err.needed === 2 && err.acked === 1);
+    await assert.rejects(c.node('a').coordinator.execute('k', { op: 'get' }), (err: unknown) => err instanceof QuorumError && err.needed === 2);
+    assert.deepEqual(values(await c.node('a').coordinator.execute('k', { op: 'get' }, { r: 1 })), ['v'], 'the local copy is still readable at r=1');
+  });
+
+  it('repairs a stale replica after a read (Dynamo 5, read repair)', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    c.hub.setDown(c.node('c').id, true);
+    await put(c, 'a', 'k', 'v');
+    // Drop the hints so only read repair can bring c up to date.
+    for (const id of ['a', 'b']) {
+      const n = c.node(id);
+      await n.replica.dropHints(n.storage.hints().map((h) => h.id));
+    }
+    c.hub.setDown(c.node('c').id, false);
+    assert.equal(c.node('c').replica.own('k'), undefined);
+    await c.node('a').coordinator.execute('k', { op: 'get' }, { r: 3 });
+    for (let i = 0; i < 10 && !c.node('c').replica.own('k'); i++) await flushTimers();
+    assert.deepEqual(values(c.node('c').replica.own('k') ?? null), ['v']);
+    assert.ok(c.node('a').coordinator.stats.readRepairs >= 1);
+  });
+
+  it('forwards opaque writes from a non-replica to a replica', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c', 'd', 'e'], { n: 3 });
+    const key = 'fwd';
+    const prefs = preferenceList(c.ring, partitionOf(key, c.ring.q), 3).map(String);
+    const outsider = ['a', 'b', 'c', 'd', 'e'].find((x) => !prefs.includes(x))!;
+    await put(c, outsider, key, 'v');
+    assert.equal(c.node(outsider).coordinator.stats.forwarded, 1);
+    assert.equal(c.node(outsider).storage.size(), 0, 'the outsider stored nothing of its own');
+    assert.deepEqual(values(await c.node(prefs[2]!).coordinator.execute(key, { op: 'get' })), ['v']);
+  });
+
+  it('merges cart adds made through different nodes and removes only what was observed', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    const cart = (via: string, action: 'add' | 'remove' | 'set', item: string, qty = 1) =>
+      c.node(via).coordinator.execute('cart/u1', { op: 'cart', action, item, qty });
+    await Promise.all([cart('a', 'add', 'sku-1'), cart('b', 'add', 'sku-1'), cart('c', 'add', 'sku-2', 3)]);
+    const got = await c.node('a').coordinator.execute('cart/u1', { op: 'get' }, { r: 3 });
+    assert.ok(got && got.kind === 'cart');
+    assert.deepEqual(cartItems(got.c), { 'sku-1': 2, 'sku-2': 3 });
+    await cart('b', 'remove', 'sku-2');
+    const after = await c.node('c').coordinator.execute('cart/u1', { op: 'get' }, { r: 3 });
+    assert.ok(after && after.kind === 'cart');
+    assert.deepEqual(cartItems(after.c), { 'sku-1': 2 });
+  });
+
+  it('keeps both fields when two nodes write different session fields concurrently', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    const exp = c.clock.nowMs() + 60_000;
+    await Promise.all([
+      c.node('a').coordinator.execute('sess:1', { op: 'session-write', set: { theme: 'dark' }, del: [], expiresAtMs: exp }),
+      c.node('b').coordinator.execute('sess:1', { op: 'session-write', set: { lang: 'fr' }, del: [], expiresAtMs: exp }),
+    ]);
+    const got = await c.node('c').coordinator.execute('sess:1', { op: 'get' }, { r: 3 });
+    assert.ok(got && got.kind === 'session');
+    assert.deepEqual(sessionView(got.s), { lang: 'fr', theme: 'dark' });
+  });
+});
