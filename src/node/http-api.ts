@@ -1,10 +1,13 @@
 /**
  * The HTTP API of DESIGN.md (Interfaces: HTTP API) on node's own http server:
  * /kv, /carts, /admin/status, /admin/faults, /metrics. Every request is
- * validated at this boundary; errors leave as JSON with a stable code.
+ * validated at this boundary; errors leave as JSON with a stable code (see
+ * http-router.ts).
  */
 import type * as http from 'node:http';
-import { BadRequestError, NotFoundError, RingstoreError, TypeMismatchError, ValueTooLargeError } from '../core/errors';
+import { BadRequestError, NotFoundError, TypeMismatchError } from '../core/errors';
+import { readBody, readJson } from './http-body';
+import { sendJson, type HttpRouter } from './http-router';
 import { decodeContext, encodeContext } from '../clock/context-codec';
 import { cartItems } from '../crdt/cart';
 import type { StoredObject } from '../crdt/stored-object';
@@ -33,49 +36,19 @@ const CONTEXT_HEADER = 'x-ringstore-context';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode) => Promise<void>;
 
-export function createHttpHandler(node: HttpNode): http.RequestListener {
-  return (req, res) => {
-    const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = routeName(url.pathname);
-    res.on('finish', () => {
-      node.metrics.httpRequests.inc({ route, status: String(res.statusCode) });
-      node.metrics.httpSeconds.observe({ route }, Number(process.hrtime.bigint() - started) / 1e9);
-    });
-    dispatch(req, res, url, node).catch((err) => sendError(res, err, node));
-  };
-}
-
-function routeName(pathname: string): string {
-  if (pathname.startsWith('/kv/')) return 'kv';
-  if (pathname.startsWith('/carts/')) return 'carts';
-  if (pathname.startsWith('/admin/')) return pathname;
-  if (pathname === '/metrics') return 'metrics';
-  return 'other';
-}
-
-async function dispatch(req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
-  const p = url.pathname;
-  const method = req.method ?? 'GET';
-  let handler: Handler | undefined;
-  if (p.startsWith('/kv/')) handler = ({ GET: kvGet, PUT: kvPut, DELETE: kvDelete } as Record<string, Handler>)[method];
-  else if (p.startsWith('/carts/')) handler = ({ GET: cartGet, POST: cartPost } as Record<string, Handler>)[method];
-  else if (p === '/admin/status' && method === 'GET') handler = adminStatus;
-  else if (p === '/admin/faults') handler = ({ POST: faultsSet, DELETE: faultsClear, GET: faultsGet } as Record<string, Handler>)[method];
-  else if (p === '/metrics' && method === 'GET') handler = metrics;
-  else throw new NotFoundError(`no route ${method} ${p}`);
-  if (!handler) {
-    res.setHeader('Allow', allowed(p));
-    throw new RingstoreError('RS_ERR_METHOD', 405, `method ${method} not allowed on ${p}`);
-  }
-  await handler(req, res, url, node);
-}
-
-function allowed(p: string): string {
-  if (p.startsWith('/kv/')) return 'GET, PUT, DELETE';
-  if (p.startsWith('/carts/')) return 'GET, POST';
-  if (p === '/admin/faults') return 'GET, POST, DELETE';
-  return 'GET';
+/** Register the data and admin routes of DESIGN.md on the node's router. */
+export function installDataApi(router: HttpRouter, node: HttpNode): void {
+  const bind = (h: Handler) => (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => h(req, res, url, node);
+  router.add('GET', '/kv/', bind(kvGet), 'kv');
+  router.add('PUT', '/kv/', bind(kvPut), 'kv');
+  router.add('DELETE', '/kv/', bind(kvDelete), 'kv');
+  router.add('GET', '/carts/', bind(cartGet), 'carts');
+  router.add('POST', '/carts/', bind(cartPost), 'carts');
+  router.add('GET', '/admin/status', bind(adminStatus));
+  router.add('GET', '/admin/faults', bind(faultsGet));
+  router.add('POST', '/admin/faults', bind(faultsSet));
+  router.add('DELETE', '/admin/faults', bind(faultsClear));
+  router.add('GET', '/metrics', bind(metrics));
 }
 
 function pathKey(url: URL, prefix: string): string {
@@ -235,60 +208,3 @@ function headerValue(req: http.IncomingMessage, name: string): string | undefine
   return Array.isArray(v) ? v[0] : v;
 }
 
-function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      req.resume();
-      reject(new ValueTooLargeError(declared, maxBytes));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > maxBytes) {
-        failed = true;
-        reject(new ValueTooLargeError(size, maxBytes));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks, size));
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(new BadRequestError(`request body: ${err.message}`));
-    });
-  });
-}
-
-async function readJson(req: http.IncomingMessage, maxBytes: number): Promise<unknown> {
-  const body = await readBody(req, maxBytes);
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new BadRequestError('body is not valid JSON');
-  }
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-function sendError(res: http.ServerResponse, err: unknown, node: HttpNode): void {
-  const e = err instanceof RingstoreError ? err : null;
-  if (!e) node.logger.error({ err }, 'unexpected error in HTTP handler');
-  else if (e.status >= 500) node.logger.warn({ code: e.code, err: e.message }, 'request failed');
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const status = e ? e.status : 500;
-  const body = e ? e.toJSON() : { error: 'internal error', code: 'RS_ERR_INTERNAL' };
-  sendJson(res, status, body);
-}

@@ -28,7 +28,10 @@ import { validatePeerMsg } from '../replication/wire-validate';
 import { dispatchReplication, isReplicationMsg } from '../replication/peer-dispatch';
 import { WsNetwork } from '../transport/ws-network';
 import { GossipLoop } from './gossip-loop';
-import { createHttpHandler } from './http-api';
+import { installDataApi } from './http-api';
+import type { FeatureHost } from './feature-host';
+import { installFeatures } from './features';
+import { HttpRouter } from './http-router';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type NodeMetrics } from './metrics';
 import { SystemClock } from './system-clock';
@@ -65,9 +68,14 @@ export interface NodeStatus {
   stats: Coordinator['stats'];
 }
 
+/** Answers one kind of peer message that the core protocol does not know; validates its own input. */
+export type ExtraPeerHandler = (from: NodeId, msg: PeerMsg) => Promise<PeerMsg | undefined> | PeerMsg | undefined;
+/** Takes a WebSocket upgrade for its own path and returns true, or returns false. */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export class RingstoreNode {
+export class RingstoreNode implements FeatureHost {
   readonly id: NodeId;
   readonly addr: string;
   readonly region: string;
@@ -77,7 +85,11 @@ export class RingstoreNode {
   readonly metrics: NodeMetrics;
   private table: MemberTable;
   private ring: Ring;
+  readonly router: HttpRouter;
   private readonly server: http.Server;
+  private readonly peerHandlers = new Map<string, ExtraPeerHandler>();
+  private readonly upgradeHandlers: UpgradeHandler[] = [];
+  private readonly closeHooks: Array<() => Promise<void> | void> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly consistency: Consistency;
@@ -86,7 +98,7 @@ export class RingstoreNode {
     opts: NodeOptions,
     readonly storage: SqliteStorage<StoredObject>,
     readonly network: WsNetwork<PeerMsg>,
-    private readonly replica: Replica,
+    readonly replica: Replica,
     private readonly handoff: HintedHandoff,
     private readonly ids: IdMint,
     private readonly gossip: GossipLoop,
@@ -94,7 +106,7 @@ export class RingstoreNode {
     table: MemberTable,
     logger: Logger,
     config: NodeConfig,
-    clock: Clock,
+    readonly clock: Clock,
   ) {
     this.id = self.id;
     this.addr = self.addr;
@@ -127,9 +139,13 @@ export class RingstoreNode {
       forwarded: () => this.coordinator.stats.forwarded,
       membersAlive: () => this.status().members.filter((m) => m.state === 'alive').length,
     }, opts.processMetrics ?? false);
-    this.server = http.createServer(createHttpHandler(this));
+    this.router = new HttpRouter(this.metrics, logger);
+    installDataApi(this.router, this);
+    this.server = http.createServer(this.router.listener());
     this.server.on('upgrade', (req, socket: Duplex, head) => {
-      if (!network.handleUpgrade(req, socket, head)) socket.destroy();
+      if (network.handleUpgrade(req, socket, head)) return;
+      for (const h of this.upgradeHandlers) if (h(req, socket, head)) return;
+      socket.destroy();
     });
   }
 
@@ -194,6 +210,7 @@ export class RingstoreNode {
     node = new RingstoreNode(opts, storage, network, replica, handoff, ids, gossip, self, table, logger, config, clock);
     await node.persistTable();
     for (const m of table.values()) if (m.id !== id) network.addPeer(m.id, m.addr, m.region);
+    installFeatures(node);
     network.setHandler((from, msg) => node!.onPeerMessage(from, msg));
     network.onPeerUp((peer) => {
       void handoff.deliverTo(peer);
@@ -256,6 +273,7 @@ export class RingstoreNode {
     this.closed = true;
     this.gossip.stop();
     for (const t of this.timers) clearInterval(t);
+    for (const hook of this.closeHooks) await hook();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -276,6 +294,8 @@ export class RingstoreNode {
   }
 
   private async onPeerMessage(from: NodeId, raw: PeerMsg): Promise<PeerMsg | undefined> {
+    const extra = this.peerHandlers.get(raw.type);
+    if (extra) return extra(from, raw);
     const msg = validatePeerMsg(raw, this.config.limits, this.config.n);
     if (isReplicationMsg(msg)) return dispatchReplication(this.id, msg, this.replica, this.coordinator);
     if (msg.type === 'gossip') return { type: 'gossip-ok', members: this.gossip.receive(from, msg.members) };
@@ -310,7 +330,23 @@ export class RingstoreNode {
     return this.storage.setMeta('members', JSON.stringify([...this.table.values()]));
   }
 
-  private every(ms: number, fn: () => void): void {
+  /** Let a feature answer peer messages of `type` (one handler per type). */
+  addPeerHandler(type: string, handler: ExtraPeerHandler): void {
+    if (this.peerHandlers.has(type)) throw new Error(`peer handler for ${type} already installed`);
+    this.peerHandlers.set(type, handler);
+  }
+
+  onClose(fn: () => Promise<void> | void): void {
+    this.closeHooks.push(fn);
+  }
+
+  /** Let a feature take WebSocket upgrades of its own path (e.g. /client). */
+  addUpgradeHandler(handler: UpgradeHandler): void {
+    this.upgradeHandlers.push(handler);
+  }
+
+  /** Run `fn` every `ms` until the node closes (timers live only in node/). */
+  every(ms: number, fn: () => void): void {
     const t = setInterval(fn, ms);
     t.unref();
     this.timers.push(t);
