@@ -274,11 +274,13 @@ export class RingstoreNode implements FeatureHost {
     this.gossip.stop();
     for (const t of this.timers) clearInterval(t);
     for (const hook of this.closeHooks) await hook();
+    // Upgraded WebSocket sockets still count as the server's connections:
+    // close the links first or server.close() waits for them forever.
+    await this.network.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
-    await this.network.close();
     await this.storage.close();
     this.logger.info('node stopped');
   }
