@@ -90,11 +90,16 @@ export class Coordinator {
     );
   }
 
-  /** Ask the primaries, in preference order, to coordinate; `done: false` when none answered. */
+  /**
+   * Ask the primaries to coordinate, those of this node's region first (a
+   * `local` write must not cross regions); `done: false` when none answered.
+   */
   private async forward(
     key: string, op: ClientOp, opts: RequestOptions, primaries: NodeId[],
   ): Promise<{ done: boolean; obj: StoredObject | null }> {
-    for (const p of primaries) {
+    const local = primaries.filter((p) => this.d.regionOf(p) === this.d.selfRegion);
+    const remote = primaries.filter((p) => this.d.regionOf(p) !== this.d.selfRegion);
+    for (const p of [...local, ...remote]) {
       try {
         const reply = await this.d.network.request(p, { type: 'coord', key, op, opts }, this.d.config.requestTimeoutMs * 2);
         if (reply.type !== 'coord-ok') continue;

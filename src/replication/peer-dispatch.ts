@@ -22,7 +22,7 @@ export async function dispatchReplication(
       else await replica.apply(msg.key, msg.obj);
       return { type: 'put-ok' };
     case 'get':
-      return { type: 'get-ok', obj: replica.read(msg.key) };
+      return { type: 'get-ok', obj: msg.own ? replica.own(msg.key) ?? null : replica.read(msg.key) };
     case 'coord':
       return { type: 'coord-ok', obj: await coordinator.execute(msg.key, msg.op, msg.opts) };
   }

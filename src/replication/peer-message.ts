@@ -5,20 +5,39 @@
 import type { NodeId } from '../core/ids';
 import type { StoredObject } from '../crdt/stored-object';
 import type { MemberRecord } from '../membership/member-table';
+import type { HeartbeatEntry } from '../membership/heartbeat';
 import type { ClientOp, RequestOptions } from './client-op';
+import type { SessionStatsPartial } from './session-stats';
 
 export type PeerMsg =
   /** Merge `obj` into the replica (or hold it as a hint for `hintFor`); reply after commit. */
   | { type: 'put'; key: string; obj: StoredObject; hintFor?: NodeId }
   | { type: 'put-ok' }
-  /** Read the replica's copy (its own and any hinted one). */
-  | { type: 'get'; key: string }
+  /** Read the replica's copy (its own merged with any hinted one; only its own with `own`). */
+  | { type: 'get'; key: string; own?: boolean }
   | { type: 'get-ok'; obj: StoredObject | null }
   /** Run a client operation as coordinator (forwarded by a node that is not a replica). */
   | { type: 'coord'; key: string; op: ClientOp; opts: RequestOptions }
   | { type: 'coord-ok'; obj: StoredObject | null }
-  /** Membership gossip: the sender's table; the reply is the receiver's. */
-  | { type: 'gossip'; members: MemberRecord[] }
-  | { type: 'gossip-ok'; members: MemberRecord[] };
+  /** Membership gossip: the sender's table and heartbeats; the reply is the receiver's (membership/gossiper.ts). */
+  | { type: 'gossip'; members: MemberRecord[]; beats?: HeartbeatEntry[] }
+  | { type: 'gossip-ok'; members: MemberRecord[]; beats?: HeartbeatEntry[] }
+  /** Partition handoff (docs/membership.md): the sender starts / has finished streaming `keys` keys of `partition`. */
+  | { type: 'handoff-begin'; partition: number; keys: number }
+  | { type: 'handoff-end'; partition: number; keys: number }
+  | { type: 'handoff-ok' }
+  /** Session TTL stats of these partitions at the asker's nowMs (node/session-stats-api.ts). */
+  | { type: 'session-stats'; partitions: number[]; nowMs: number }
+  | { type: 'session-stats-ok'; partial: SessionStatsPartial }
+  /**
+   * Anti-entropy (docs/anti-entropy.md): the hashes at `level` of the
+   * children of `parents` in the sender's peer's tree of `partition`
+   * (level 0: the root). `tree` names the tree shape and hash functions.
+   */
+  | { type: 'ae-level'; partition: number; tree: string; level: number; parents: number[] }
+  | { type: 'ae-level-ok'; hashes: Uint8Array }
+  /** Anti-entropy: the keys and 8-byte item hashes of these leaf segments, `counts[i]` keys per segment. */
+  | { type: 'ae-keys'; partition: number; tree: string; segments: number[] }
+  | { type: 'ae-keys-ok'; counts: number[]; keys: string[]; hashes: Uint8Array };
 
 export type PeerMsgType = PeerMsg['type'];

@@ -9,6 +9,7 @@ import { KeyTooLargeError } from '../core/errors';
 import type { StoredObject } from '../crdt/stored-object';
 import type { VersionVector } from '../clock/version-vector';
 import { parseMemberRecord } from '../membership/member-table';
+import { parseHeartbeats } from '../membership/heartbeat';
 import type { ClientOp, RequestOptions } from './client-op';
 import type { PeerMsg } from './peer-message';
 
@@ -145,7 +146,8 @@ export function validatePeerMsg(x: unknown, limits: Limits, n: number): PeerMsg 
       if (x.hintFor !== undefined && typeof x.hintFor !== 'string') bad('put hint target');
       return { type: 'put', key: x.key as string, obj: validateStoredObject(x.obj), ...(x.hintFor ? { hintFor: x.hintFor as never } : {}) };
     case 'get':
-      return { type: 'get', key: validateKey(x.key, limits) };
+      if (x.own !== undefined && typeof x.own !== 'boolean') bad('get');
+      return { type: 'get', key: validateKey(x.key, limits), ...(x.own ? { own: true } : {}) };
     case 'coord':
       return {
         type: 'coord',
@@ -155,7 +157,7 @@ export function validatePeerMsg(x: unknown, limits: Limits, n: number): PeerMsg 
       };
     case 'gossip':
       if (!Array.isArray(x.members) || x.members.length > 10_000) bad('gossip');
-      return { type: 'gossip', members: x.members.map(parseMemberRecord) };
+      return { type: 'gossip', members: x.members.map(parseMemberRecord), beats: parseHeartbeats(x.beats) };
     default:
       return bad(`peer message type ${JSON.stringify(String(x.type)).slice(0, 40)}`);
   }
