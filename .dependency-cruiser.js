@@ -31,6 +31,13 @@ module.exports = {
       to: { path: '^(fs|net|http|https|child_process|dgram|ws|sqlite3|pino)$|node_modules/(ws|sqlite3|pino)/', dependencyTypes: ['core', 'npm'] },
     },
     {
+      name: 'adapter-through-client',
+      comment: 'the session store talks to the cluster only through the client (and the pure types below it)',
+      severity: 'error',
+      from: { path: '^store-adapter/' },
+      to: { path: '^src/(?!client/|core/|clock/|crdt/|ring/)' },
+    },
+    {
       name: 'src-not-from-tests',
       severity: 'error',
       from: { path: '^src/' },

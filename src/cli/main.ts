@@ -5,11 +5,21 @@ import { Command, InvalidArgumentError } from 'commander';
 import { runNode } from './node-command';
 import { runDevCluster } from './dev-cluster-command';
 import { runStatus } from './status-command';
+import { runLeave } from './leave-command';
+import { runSessionsStats } from './sessions-command';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function numArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
     return n;
   };
 }
@@ -38,6 +48,21 @@ export function buildProgram(): Command {
     .option('--w <w>', 'write quorum', intArg('w', 1, 16), 2)
     .option('--partitions <q>', 'ring partitions (must match across the cluster)', intArg('partitions', 1, 65536), 256)
     .option('--consistency <mode>', 'default consistency: global or local', 'global')
+    .option('--anti-entropy-interval-ms <ms>', 'ms between anti-entropy exchanges (0: start none)', intArg('anti-entropy-interval-ms', 0, 86_400_000))
+    .option('--secret-file <file>', 'cluster secret that peers authenticate with (default: env RINGSTORE_SECRET); the same on every node, 16+ bytes')
+    .option('--tls-cert <file>', 'PEM certificate: serve https and wss, and dial peers over wss (needs --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--tls-ca <file>', "PEM CA bundle that peers' certificates are verified against (default: the system's roots)")
+    .option('--tokens-file <file>', 'bearer tokens with read, write or admin scope (JSON or "scope token" lines); unset: no access control')
+    .option('--http-rate-limit <rps>', 'HTTP requests per second per client address (0: no limit)', intArg('http-rate-limit', 0, 10_000_000), 0)
+    .option('--http-rate-burst <n>', 'requests an idle client may send at once (default: one second of --http-rate-limit)', intArg('http-rate-burst', 0, 10_000_000), 0)
+    .option('--gossip-interval-ms <ms>', 'ms between gossip rounds, the expected heartbeat interval (docs/membership.md)', intArg('gossip-interval-ms', 10, 60_000))
+    .option('--gossip-fanout <k>', 'random peers gossiped with per round', intArg('gossip-fanout', 1, 64))
+    .option('--phi-suspect <phi>', 'phi at which a silent member becomes suspect', numArg('phi-suspect', 0.5, 100))
+    .option('--heartbeat-pause-ms <ms>', 'heartbeat silence tolerated beyond the usual before phi rises', intArg('heartbeat-pause-ms', 0, 600_000))
+    .option('--down-after-ms <ms>', 'ms a member stays suspect before it is marked down', intArg('down-after-ms', 0, 3_600_000))
+    .option('--handoff-interval-ms <ms>', 'ms between partition handoff checks', intArg('handoff-interval-ms', 10, 600_000))
+    .option('--handoff-batch-keys <n>', 'keys per partition handoff batch', intArg('handoff-batch-keys', 1, 100_000))
     .option('--log-level <level>', 'pino log level', process.env.RINGSTORE_LOG_LEVEL ?? 'info')
     .action(runNode);
 
@@ -58,7 +83,25 @@ export function buildProgram(): Command {
     .description("show a node's view of the cluster")
     .requiredOption('--node <addr>', 'HOST:PORT of any node')
     .option('--json', 'print the /admin/status JSON')
+    .option('--watch', 'refresh every second until no partition is moving to or from the node')
     .action(runStatus);
+
+  program
+    .command('leave')
+    .description('hand all of a node\'s partitions to the other nodes, so that it can be stopped (POST /admin/leave)')
+    .requiredOption('--node <addr>', 'HOST:PORT of the node that leaves')
+    .option('--no-wait', 'return at once instead of waiting until the handoff is done')
+    .option('--timeout-s <s>', 'give up waiting after this many seconds', intArg('timeout-s', 1, 86_400), 3600)
+    .action(runLeave);
+
+  program
+    .command('sessions')
+    .description('session store figures')
+    .command('stats')
+    .description('cluster-wide session TTL statistics (GET /admin/sessions/stats)')
+    .requiredOption('--node <addr>', 'HOST:PORT of any node')
+    .option('--json', 'print the /admin/sessions/stats JSON')
+    .action((o: { node: string; json?: boolean }) => runSessionsStats(o));
 
   return program;
 }

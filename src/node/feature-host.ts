@@ -39,6 +39,15 @@ export interface FeatureHost {
   addPeerHandler(type: string, handler: (from: NodeId, msg: PeerMsg) => Promise<PeerMsg | undefined> | PeerMsg | undefined): void;
   addUpgradeHandler(handler: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean): void;
   every(ms: number, fn: () => void): void;
+  /** Add a field to /admin/status, read at each request. */
+  addStatus(field: string, read: () => unknown): void;
+  /** This node's view of a member: 'leaving', or the failure detector's alive/suspect/down. */
+  memberStateOf(id: NodeId): 'alive' | 'suspect' | 'down' | 'leaving';
+  /** Announce that this node leaves the cluster (throws LeaveRefusedError for the last member). */
+  leave(): void;
+  isLeaving(): boolean;
+  /** Start a new IdMint epoch, durably: required before dropping opaque records (replication/id-mint.ts). */
+  advanceEpoch(): Promise<number>;
   /** Called (in order) when the node closes, before storage closes. */
   onClose(fn: () => Promise<void> | void): void;
 }

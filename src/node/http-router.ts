@@ -5,7 +5,7 @@
  * central switch.
  */
 import type * as http from 'node:http';
-import { NotFoundError, RingstoreError } from '../core/errors';
+import { BadRequestError, NotFoundError, RingstoreError } from '../core/errors';
 import type { Logger } from './logger';
 import type { NodeMetrics } from './metrics';
 
@@ -32,7 +32,15 @@ export class HttpRouter {
   listener(): http.RequestListener {
     return (req, res) => {
       const started = process.hrtime.bigint();
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        // A request target such as '//' is not a URL: answer, never throw
+        // out of the listener (that would end the process).
+        sendError(res, new BadRequestError('request target is not a valid URL'), this.logger);
+        return;
+      }
       const matching = this.routes.filter((r) => matches(r.path, url.pathname));
       const route = matching.find((r) => r.method === (req.method ?? 'GET'));
       const label = route?.label ?? matching[0]?.label ?? 'other';

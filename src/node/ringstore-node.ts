@@ -5,11 +5,12 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { asNodeId, type NodeId } from '../core/ids';
 import { DEFAULT_CONFIG, type NodeConfig } from '../core/config';
-import { BadRequestError, RingstoreError } from '../core/errors';
+import { BadRequestError, LeaveRefusedError, RingstoreError } from '../core/errors';
 import type { Clock } from '../core/clock';
 import { Hlc } from '../clock/hlc';
 import type { StoredObject } from '../crdt/stored-object';
@@ -32,6 +33,9 @@ import { installDataApi } from './http-api';
 import type { FeatureHost } from './feature-host';
 import { installFeatures } from './features';
 import { HttpRouter } from './http-router';
+import type { TokenTable } from './auth';
+import { createHttpGuard } from './http-guard';
+import type { NodeTls } from './tls-files';
 import { createLogger, type Logger } from './logger';
 import { createMetrics, type NodeMetrics } from './metrics';
 import { SystemClock } from './system-clock';
@@ -49,6 +53,12 @@ export interface NodeOptions {
   clock?: Clock;
   /** Register Node's default process metrics (off when several nodes share a process). */
   processMetrics?: boolean;
+  /** Cluster secret: peers authenticate with it (transport/peer-auth.ts). Unset: peers are trusted. */
+  secret?: Uint8Array;
+  /** Serve https (and wss) with this certificate, and dial peers over wss verifying theirs against `ca`. */
+  tls?: NodeTls;
+  /** Bearer tokens for the HTTP and client APIs (node/auth.ts). Unset: no access control. */
+  tokens?: TokenTable;
 }
 
 export type MemberState = 'alive' | 'suspect' | 'down' | 'leaving';
@@ -90,8 +100,12 @@ export class RingstoreNode implements FeatureHost {
   private readonly peerHandlers = new Map<string, ExtraPeerHandler>();
   private readonly upgradeHandlers: UpgradeHandler[] = [];
   private readonly closeHooks: Array<() => Promise<void> | void> = [];
+  /** Extra /admin/status fields contributed by features (addStatus). */
+  private readonly statusParts = new Map<string, () => unknown>();
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
+  private leaving = false;
+  private epochChain: Promise<unknown> = Promise.resolve();
   private readonly consistency: Consistency;
 
   private constructor(
@@ -129,6 +143,7 @@ export class RingstoreNode implements FeatureHost {
       hlc: new Hlc(clock),
       ids,
       onBackgroundError: (err, what) => this.logError(err, what),
+      onWarning: (what, fields) => logger.warn(fields, what),
     });
     this.metrics = createMetrics(this.id, {
       keys: () => storage.size(),
@@ -141,9 +156,15 @@ export class RingstoreNode implements FeatureHost {
     }, opts.processMetrics ?? false);
     this.router = new HttpRouter(this.metrics, logger);
     installDataApi(this.router, this);
-    this.server = http.createServer(this.router.listener());
+    // Rate limit and bearer tokens in front of every route and non-peer upgrade (docs/security.md).
+    const guard = createHttpGuard({
+      tokens: opts.tokens ?? null, limits: config.limits, clock, logger, registry: this.metrics.registry,
+    });
+    const listener = guard.wrap(this.router.listener());
+    this.server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : http.createServer(listener);
     this.server.on('upgrade', (req, socket: Duplex, head) => {
       if (network.handleUpgrade(req, socket, head)) return;
+      if (!guard.admitUpgrade(req, socket)) return;
       for (const h of this.upgradeHandlers) if (h(req, socket, head)) return;
       socket.destroy();
     });
@@ -194,6 +215,8 @@ export class RingstoreNode implements FeatureHost {
     const table = mergeMembers(saved, [self]).table;
     const network = new WsNetwork<PeerMsg>({
       self: id, selfAddr: addr, region, logger, frameBytesMax: config.limits.frameBytesMax,
+      secret: opts.secret, tls: opts.tls ? { ca: opts.tls.ca } : undefined,
+      linksPerPeerMax: config.limits.peerLinksPerPeerMax, handshakesPerAddressMax: config.limits.peerHandshakesPerAddressMax,
     });
     const replica = new Replica(id, storage, config.partitions);
     const handoff = new HintedHandoff(replica, storage, network, {
@@ -206,11 +229,19 @@ export class RingstoreNode implements FeatureHost {
       seeds: opts.seeds ?? [], selfAddr: addr,
       table: () => node!.table,
       adopt: (t, changed) => node!.adopt(t, changed),
+      settings: config,
     });
     node = new RingstoreNode(opts, storage, network, replica, handoff, ids, gossip, self, table, logger, config, clock);
     await node.persistTable();
     for (const m of table.values()) if (m.id !== id) network.addPeer(m.id, m.addr, m.region);
     installFeatures(node);
+    node.addStatus('security', () => {
+      const s = network.stats();
+      return {
+        peerAuth: opts.secret !== undefined, tls: opts.tls !== undefined, accessControl: opts.tokens !== undefined,
+        authFailures: s.authFailures, linksRefused: s.linksRefused,
+      };
+    });
     network.setHandler((from, msg) => node!.onPeerMessage(from, msg));
     network.onPeerUp((peer) => {
       void handoff.deliverTo(peer);
@@ -244,10 +275,10 @@ export class RingstoreNode implements FeatureHost {
     return this.table;
   }
 
-  status(): NodeStatus {
+  status(): NodeStatus & Record<string, unknown> {
     const members = [...this.table.values()]
       .sort((a, b) => (a.id < b.id ? -1 : 1))
-      .map((m) => ({ id: m.id, addr: m.addr, region: m.region, state: this.memberState(m) }));
+      .map((m) => ({ id: m.id, addr: m.addr, region: m.region, state: this.memberState(m), ...this.memberDetail(m) }));
     return {
       id: this.id,
       addr: this.addr,
@@ -265,6 +296,7 @@ export class RingstoreNode implements FeatureHost {
       keys: this.storage.size(),
       epoch: this.ids.currentEpoch(),
       stats: { ...this.coordinator.stats },
+      ...Object.fromEntries([...this.statusParts].map(([field, read]) => [field, read()])),
     };
   }
 
@@ -288,11 +320,52 @@ export class RingstoreNode implements FeatureHost {
   private memberState(m: MemberRecord): MemberState {
     if (m.status === 'leaving') return 'leaving';
     if (m.id === this.id) return 'alive';
-    const since = this.gossip.sinceContactMs(m.id);
-    const interval = this.config.gossipIntervalMs;
-    if (this.network.isReachable(m.id) && since !== null && since <= 3 * interval) return 'alive';
-    if (since !== null && since <= 10 * interval) return 'suspect';
-    return 'down';
+    return this.gossip.stateOf(m.id);
+  }
+
+  /** Detector figures shown with each member in /admin/status. */
+  private memberDetail(m: MemberRecord): { incarnation: number; phi?: number; silentMs?: number | null } {
+    if (m.id === this.id) return { incarnation: m.incarnation };
+    const d = this.gossip.detail(m.id);
+    return { incarnation: m.incarnation, phi: Number(d.phi.toFixed(2)), silentMs: d.silentMs === null ? null : Math.round(d.silentMs) };
+  }
+
+  /** This node's view of a member: 'leaving', or the failure detector's alive/suspect/down (docs/membership.md). */
+  memberStateOf(id: NodeId): MemberState {
+    const m = this.table.get(id);
+    return m ? this.memberState(m) : 'down';
+  }
+
+  /**
+   * Leave the cluster (docs/membership.md): this node's record turns
+   * 'leaving' under a new incarnation, so every ring, this node's first, drops
+   * it, and partition handoff moves its data to the new replicas.
+   */
+  leave(): void {
+    const mine = this.table.get(this.id);
+    if (this.leaving || !mine) return;
+    if (![...this.table.values()].some((m) => m.id !== this.id && m.status === 'alive')) {
+      throw new LeaveRefusedError('the last member of a cluster cannot leave it');
+    }
+    this.leaving = true;
+    const rec: MemberRecord = { ...mine, status: 'leaving', incarnation: mine.incarnation + 1 };
+    this.adopt(mergeMembers(this.table, [rec]).table, [rec]);
+  }
+
+  isLeaving(): boolean {
+    return this.leaving;
+  }
+
+  /** Start a new IdMint epoch, durably first (replication/id-mint.ts: before opaque records are dropped). */
+  advanceEpoch(): Promise<number> {
+    const next = this.epochChain.then(async () => {
+      const epoch = this.ids.currentEpoch() + 1;
+      await this.storage.setMeta('epoch', String(epoch));
+      this.ids.advanceEpoch(epoch);
+      return epoch;
+    });
+    this.epochChain = next.catch(() => undefined);
+    return next;
   }
 
   private async onPeerMessage(from: NodeId, raw: PeerMsg): Promise<PeerMsg | undefined> {
@@ -300,15 +373,16 @@ export class RingstoreNode implements FeatureHost {
     if (extra) return extra(from, raw);
     const msg = validatePeerMsg(raw, this.config.limits, this.config.n);
     if (isReplicationMsg(msg)) return dispatchReplication(this.id, msg, this.replica, this.coordinator);
-    if (msg.type === 'gossip') return { type: 'gossip-ok', members: this.gossip.receive(from, msg.members) };
+    if (msg.type === 'gossip') return this.gossip.receive(from, msg);
     throw new BadRequestError(`unexpected peer message ${msg.type}`);
   }
 
   private adopt(table: MemberTable, changed: MemberRecord[]): void {
     const mine = table.get(this.id);
-    if (mine && (mine.addr !== this.addr || mine.region !== this.region || mine.status !== 'alive')) {
+    const status = this.leaving ? 'leaving' : 'alive';
+    if (mine && (mine.addr !== this.addr || mine.region !== this.region || mine.status !== status)) {
       // Someone gossips a stale or false record about us: outbid it.
-      const fixed: MemberRecord = { ...mine, addr: this.addr, region: this.region, status: 'alive', incarnation: mine.incarnation + 1 };
+      const fixed: MemberRecord = { ...mine, addr: this.addr, region: this.region, status, incarnation: mine.incarnation + 1 };
       table = mergeMembers(table, [fixed]).table;
     }
     this.table = table;
@@ -322,9 +396,10 @@ export class RingstoreNode implements FeatureHost {
   }
 
   private computeRing(): Ring {
-    const members = [...this.table.values()]
-      .filter((m) => m.status === 'alive')
-      .map((m) => ({ id: m.id, region: m.region, joinedAtMs: m.joinedAtMs }));
+    const all = [...this.table.values()];
+    // Leaving members are out of the ring; should every member be leaving, keep them all rather than have no ring.
+    const live = all.filter((m) => m.status === 'alive');
+    const members = (live.length > 0 ? live : all).map((m) => ({ id: m.id, region: m.region, joinedAtMs: m.joinedAtMs }));
     return buildRing(members, this.config.partitions);
   }
 
@@ -336,6 +411,12 @@ export class RingstoreNode implements FeatureHost {
   addPeerHandler(type: string, handler: ExtraPeerHandler): void {
     if (this.peerHandlers.has(type)) throw new Error(`peer handler for ${type} already installed`);
     this.peerHandlers.set(type, handler);
+  }
+
+  /** Add a field to /admin/status, read at each request (one feature per field). */
+  addStatus(field: string, read: () => unknown): void {
+    if (this.statusParts.has(field)) throw new Error(`status field ${field} already installed`);
+    this.statusParts.set(field, read);
   }
 
   onClose(fn: () => Promise<void> | void): void {

@@ -10,11 +10,12 @@
  * only when no replica answers. Typed values (cart, session) are CRDTs:
  * any node coordinates them and replicas merge.
  */
+import { createHash } from 'node:crypto';
 import type { NodeId } from '../core/ids';
 import type { Network } from '../core/network-port';
 import type { Clock } from '../core/clock';
 import type { NodeConfig } from '../core/config';
-import { QuorumError, RingstoreError, TypeMismatchError, ValueTooLargeError } from '../core/errors';
+import { QuorumError, RingstoreError, TooManySiblingsError, TypeMismatchError, ValueTooLargeError } from '../core/errors';
 import { emptyDvv, dvvUpdate, type Dvv } from '../clock/dvv';
 import type { VersionVector } from '../clock/version-vector';
 import type { Hlc } from '../clock/hlc';
@@ -47,6 +48,8 @@ export interface CoordinatorDeps {
   ids: IdMint;
   /** Called with errors of work that continues after the client got its answer. */
   onBackgroundError?: (err: unknown, what: string) => void;
+  /** Called with conditions worth a warning that fail nothing (many siblings on a key). */
+  onWarning?: (what: string, fields: Record<string, unknown>) => void;
 }
 
 export interface CoordinatorStats {
@@ -91,27 +94,26 @@ export class Coordinator {
   }
 
   /**
-   * Ask the primaries to coordinate, those of this node's region first (a
-   * `local` write must not cross regions); `done: false` when none answered.
+   * Ask one primary to coordinate, one of this node's region first (a
+   * `local` write must not cross regions). Primaries whose link is known to
+   * be down are skipped: nothing was sent to them. Once a request has left,
+   * a failure is ambiguous (the primary may have applied it), so it goes back
+   * to the client rather than to another coordinator: a second coordinator
+   * would store the same write under a second dot, and a value the client
+   * later resolves could come back (found by the simulator, seed 249).
+   * `done: false` when no primary was reachable at all.
    */
   private async forward(
     key: string, op: ClientOp, opts: RequestOptions, primaries: NodeId[],
   ): Promise<{ done: boolean; obj: StoredObject | null }> {
     const local = primaries.filter((p) => this.d.regionOf(p) === this.d.selfRegion);
     const remote = primaries.filter((p) => this.d.regionOf(p) !== this.d.selfRegion);
-    for (const p of [...local, ...remote]) {
-      try {
-        const reply = await this.d.network.request(p, { type: 'coord', key, op, opts }, this.d.config.requestTimeoutMs * 2);
-        if (reply.type !== 'coord-ok') continue;
-        this.stats.forwarded += 1;
-        return { done: true, obj: reply.obj };
-      } catch (err) {
-        // Unreachable or slow: try the next replica. Anything else (bad
-        // input, quorum not met there) is the answer.
-        if (!isLinkFailure(err)) throw err;
-      }
-    }
-    return { done: false, obj: null };
+    const target = [...local, ...remote].find((p) => this.d.network.isReachable(p));
+    if (target === undefined) return { done: false, obj: null };
+    const reply = await this.d.network.request(target, { type: 'coord', key, op, opts }, this.d.config.requestTimeoutMs * 2);
+    if (reply.type !== 'coord-ok') throw new RingstoreError('RS_ERR_INTERNAL', 500, `unexpected reply ${reply.type} to coord`);
+    this.stats.forwarded += 1;
+    return { done: true, obj: reply.obj };
   }
 
   private async write(
@@ -135,6 +137,7 @@ export class Coordinator {
         const base: Dvv<OpaqueValue> = local && local.kind === 'opaque' ? local.dvv : emptyDvv<OpaqueValue>();
         const actor = isPrimary ? this.d.ids.actor() : this.d.ids.oneOffActor();
         next = { kind: 'opaque', dvv: dvvUpdate(base, context, value, actor) };
+        this.checkSiblings(key, next.dvv.siblings.length);
         break;
       }
       case 'cart': {
@@ -324,6 +327,25 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Riak's sibling limits (docs/security.md): past siblingsWarn a write is
+   * reported, past siblingsMax it is refused. Blind writes (no context) are
+   * what pile siblings up; a write with a read's context covers them and
+   * always passes. Replicas do not check: siblings from concurrent
+   * coordinators still merge, so the cap bounds what one write adds.
+   */
+  private checkSiblings(key: string, siblings: number): void {
+    const { siblingsWarn, siblingsMax } = this.d.config.limits;
+    if (siblings > siblingsMax) throw new TooManySiblingsError(siblings, siblingsMax);
+    if (siblings > siblingsWarn) {
+      // A digest, not the key: keys may be session ids (logs never hold those).
+      const keyDigest = createHash('sha256').update(key).digest('hex').slice(0, 16);
+      this.d.onWarning?.('many siblings on one key: clients write without the context of their reads', {
+        keyDigest, siblings, warnAt: siblingsWarn, max: siblingsMax,
+      });
+    }
+  }
+
   private background(err: unknown, what: string): void {
     this.d.onBackgroundError?.(err, what);
   }
@@ -335,7 +357,4 @@ function mergeReplies(replies: readonly Reply[]): StoredObject | null {
   return merged;
 }
 
-function isLinkFailure(err: unknown): boolean {
-  return err instanceof RingstoreError && (err.code === 'RS_ERR_UNREACHABLE' || err.code === 'RS_ERR_TIMEOUT' || err.code === 'RS_ERR_CLOSED');
-}
 

@@ -21,6 +21,8 @@ export class Replica {
   /** target -> number of hints held for it. */
   private readonly hintTargets = new Map<NodeId, number>();
   private readonly hintKeyById = new Map<number, string>();
+  /** Told of every change to this node's own copies (anti-entropy trees, anti-entropy/partition-trees.ts). */
+  private readonly changeListeners: Array<(key: string, obj: StoredObject | undefined) => void> = [];
 
   constructor(
     readonly self: NodeId,
@@ -54,8 +56,23 @@ export class Replica {
     // Always write, even when nothing changed: an earlier write of the same
     // version may still be waiting for its commit, and the ack must not
     // overtake it.
-    await this.storage.put(key, merged, { partition: this.partitionOf(key), expiresAtMs: objectExpiresAtMs(merged) });
+    const durable = this.storage.put(key, merged, { partition: this.partitionOf(key), expiresAtMs: objectExpiresAtMs(merged) });
+    // Storage's view already holds `merged`; listeners see what reads see.
+    for (const listener of this.changeListeners) listener(key, merged);
+    await durable;
     return merged;
+  }
+
+  /** Remove this node's own copy (sweeps, tombstone collection); resolves once durable. */
+  async remove(key: string): Promise<void> {
+    const durable = this.storage.remove(key);
+    for (const listener of this.changeListeners) listener(key, undefined);
+    await durable;
+  }
+
+  /** Call `listener` after every apply() and remove(), with the key's new own copy (undefined once removed). */
+  onChange(listener: (key: string, obj: StoredObject | undefined) => void): void {
+    this.changeListeners.push(listener);
   }
 
   /** Store a version meant for `target` until it can be handed off. */

@@ -16,6 +16,12 @@
  * unwritten, nothing more is handed to ws; the queue keeps growing (which only
  * makes the next frames fuller) until a write completes, up to queueBytesMax,
  * beyond which messages are refused.
+ *
+ * Holding: a dialled link of a cluster with a secret is created held. While
+ * held, queued messages wait (not even the frame header goes out) and only
+ * sendNow() reaches the socket, which is how the handshake of peer-auth.ts
+ * runs before any cluster message leaves the node; release() lets the queue
+ * go.
  */
 import WebSocket from 'ws';
 import type { NodeId } from '../core/ids';
@@ -46,6 +52,8 @@ export interface PeerLinkOptions {
   /** Unwritten socket bytes above which the link stops handing frames to ws. */
   highWaterBytes: number;
   counters: LinkCounters;
+  /** Start held: queued messages wait for release() (peer-auth.ts). */
+  held?: boolean;
   onOpen?(link: PeerLink): void;
   onFrame(link: PeerLink, data: Buffer, isBinary: boolean): void;
   /** Called once, when the link fails or is closed; pending requests are already rejected. */
@@ -63,6 +71,9 @@ export class PeerLink {
   readonly pending = new Map<number, PendingRequest>();
   /** The last socket error, for the message of the UnreachableError when it drops. */
   lastError: string | null = null;
+  /** The close code and reason of the socket, once it closed (1008: the peer refused us). */
+  closeCode: number | null = null;
+  closeReason = '';
 
   private parts: Buffer[] = [];
   private partsBytes = 0;
@@ -71,6 +82,7 @@ export class PeerLink {
   private failed = false;
   private wasOpen = false;
   private awaitingPong = false;
+  private held: boolean;
   private readonly socketClosed: Promise<void>;
 
   constructor(
@@ -82,6 +94,7 @@ export class PeerLink {
   ) {
     this.peer = peer;
     this.label = label;
+    this.held = opts.held ?? false;
     this.socketClosed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('open', () => {
       this.wasOpen = true;
@@ -100,6 +113,8 @@ export class PeerLink {
     // ws emits 'error' before 'close'; without a listener it would be thrown.
     socket.on('error', (err: Error) => { this.lastError = err.message; });
     socket.on('close', (code: number, reason: Buffer) => {
+      this.closeCode = code;
+      this.closeReason = reason.toString();
       const why = this.wasOpen
         ? `link to ${this.label} dropped (code ${code}${reason.length > 0 ? `, ${reason.toString()}` : ''})`
         : `could not connect to ${this.label}: ${this.lastError ?? `closed with code ${code}`}`;
@@ -140,6 +155,31 @@ export class PeerLink {
       setImmediate(this.flushLater);
     }
     return true;
+  }
+
+  /** Whether queued messages are held back (handshake not done). */
+  get isHeld(): boolean {
+    return this.held;
+  }
+
+  /**
+   * Send one packed envelope as a frame of its own now, ahead of the queue and
+   * even while held: the handshake messages. The socket must be open.
+   */
+  sendNow(part: Buffer): void {
+    if (!this.isOpen) return;
+    const frame = frameOf([part]);
+    this.socket.send(frame, { binary: true });
+    this.opts.counters.framesSent++;
+    this.opts.counters.messagesSent++;
+    this.opts.counters.bytesSent += frame.length;
+  }
+
+  /** Let queued messages go (the handshake succeeded). */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.flush();
   }
 
   /** Settle the request `id` with its reply; false if it is no longer waiting (timed out). */
@@ -215,7 +255,7 @@ export class PeerLink {
   };
 
   private flush(): void {
-    if (!this.isOpen || this.parts.length === 0) return;
+    if (!this.isOpen || this.held || this.parts.length === 0) return;
     const parts = this.parts;
     const limit = Math.min(this.opts.batchBytesMax, this.opts.frameBytesMax - FRAME_HEADER_BYTES_MAX);
     const counters = this.opts.counters;

@@ -9,7 +9,23 @@
  * peer's own outgoing link (an incoming link here) and are answered there. An
  * incoming link has no identity until its first envelope, a hello
  * `{ type: 'hello', id, addr, region }`; that id is the `from` of everything
- * it carries. (There is no peer authentication yet: the hello is trusted.)
+ * it carries.
+ *
+ * Authentication (peer-auth.ts, docs/security.md): with a cluster `secret`,
+ * the hello carries a nonce and each link runs a mutual HMAC
+ * challenge-response before anything else. The acceptor dispatches nothing
+ * from a link (and tells onHello listeners nothing, so the peer cannot join)
+ * until the dialler proved it knows the secret; the dialler holds its queue
+ * (peer-link.ts) until the acceptor proved it first. A peer that fails,
+ * stalls, or sends anything out of turn is refused: logged at warn, counted
+ * in `authFailures`, its socket closed with 1008. Without a secret the hello
+ * is trusted, as on a private network. With `tls`, links are dialled as wss
+ * and the proofs are bound to the TLS session.
+ *
+ * Connection limits: at most handshakesPerAddressMax links from one IP may
+ * be in their handshake at once (more get HTTP 429 at the upgrade), and an
+ * identified peer keeps at most linksPerPeerMax incoming links (a newer one
+ * closes the oldest, which is what a reconnect after a silent drop needs).
  *
  * Failure model, as the replication layer sees it: a request to an unknown
  * peer, to a peer whose link is down (waiting to redial), or to a region cut
@@ -30,6 +46,7 @@
  * they are queued. The region of a peer comes from addPeer() or its hello.
  */
 import type * as http from 'node:http';
+import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { assert } from '../core/assert';
@@ -58,6 +75,10 @@ import {
 } from './frame-codec';
 import { callHandler, type Answer } from './handler-call';
 import { silentLogger, type Logger } from './logger';
+import {
+  asAuthChallenge, asAuthProof, authProof, channelBinding, checkClusterSecret, isNonce, newNonce, proofMatches,
+  type AuthChallenge, type AuthProof,
+} from './peer-auth';
 import { PeerLink, type LinkCounters, type PeerLinkOptions } from './peer-link';
 import type { PeerNetwork } from './peer-network';
 import { errorBodyOf, RemoteError } from './remote-error';
@@ -93,6 +114,21 @@ export interface WsNetworkOptions {
   pingIntervalMs?: number;
   /** Jitter for redial delays. Default: a Prng seeded from `self`. */
   random?: Random;
+  /**
+   * The cluster secret (at least 16 bytes). When set, every link runs the
+   * challenge-response of peer-auth.ts and a peer without the secret is
+   * refused. Unset: hellos are trusted (a private network only).
+   */
+  secret?: Uint8Array;
+  /**
+   * Dial peers over wss, verifying their certificate (and host name) against
+   * `ca`, or the system's roots when it is absent.
+   */
+  tls?: { ca?: string | Buffer };
+  /** Identified incoming links one peer may hold; a newer one closes the oldest. Default 4. */
+  linksPerPeerMax?: number;
+  /** Incoming links from one IP that may be in their handshake at once; more get 429. Default 16. */
+  handshakesPerAddressMax?: number;
 }
 
 export type LinkState = 'idle' | 'connecting' | 'open' | 'backoff';
@@ -123,6 +159,10 @@ export interface WsNetworkStats extends LinkCounters {
   /** Messages dropped by a cut, a down link, or a full queue. */
   messagesDropped: number;
   badFrames: number;
+  /** Links refused because the peer failed, stalled or broke the handshake (either direction). */
+  authFailures: number;
+  /** Upgrades refused by handshakesPerAddressMax, and links closed by linksPerPeerMax. */
+  linksRefused: number;
   incomingLinks: number;
   peers: Record<string, PeerLinkStats>;
 }
@@ -132,6 +172,25 @@ export interface Hello {
   id: NodeId;
   addr: string;
   region: string | null;
+  /** The dialler's handshake nonce, present when it has a cluster secret. */
+  nonce?: Uint8Array;
+}
+
+/** An accepted link whose peer has not been identified yet. */
+interface IncomingHandshake {
+  ip: string;
+  remote: string;
+  binding: Buffer;
+  /** The hello, once it arrived (with a secret: waiting for the proof). */
+  hello: Hello | null;
+  serverNonce: Buffer | null;
+}
+
+/** A dialled link waiting for the acceptor's proof. */
+interface OutgoingHandshake {
+  clientNonce: Buffer;
+  binding: Buffer;
+  timer: NodeJS.Timeout | null;
 }
 
 interface OutgoingPeer {
@@ -149,6 +208,7 @@ interface OutgoingPeer {
 
 const HIGH_WATER_BYTES = 1024 * 1024;
 const NODE_ID_CHARS_MAX = 256;
+const ADDR_CHARS_MAX = 1024;
 
 export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   readonly self: NodeId;
@@ -185,6 +245,13 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   private nextId = 1;
   private closed = false;
   private readonly helloPart: Buffer;
+  private readonly secret: Uint8Array | null;
+  private readonly tls: { ca?: string | Buffer } | null;
+  private readonly linksPerPeerMax: number;
+  private readonly handshakesPerAddressMax: number;
+  private readonly inHandshakes = new Map<PeerLink, IncomingHandshake>();
+  private readonly outHandshakes = new Map<PeerLink, OutgoingHandshake>();
+  private readonly handshakesByIp = new Map<string, number>();
 
   constructor(opts: WsNetworkOptions) {
     assert(opts.frameBytesMax > FRAME_HEADER_BYTES_MAX + 64, 'frameBytesMax is too small for any message');
@@ -199,9 +266,14 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     this.helloTimeoutMs = opts.helloTimeoutMs ?? 5000;
     this.random = opts.random ?? prngFor(opts.self);
     this.path = opts.path ?? '/peer';
+    this.secret = opts.secret === undefined ? null : checkClusterSecret(opts.secret);
+    this.tls = opts.tls ?? null;
+    this.linksPerPeerMax = opts.linksPerPeerMax ?? 4;
+    this.handshakesPerAddressMax = opts.handshakesPerAddressMax ?? 16;
+    assert(this.linksPerPeerMax >= 1 && this.handshakesPerAddressMax >= 1, 'link limits must be at least 1');
     this.counters = {
       framesSent: 0, messagesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0,
-      messagesReceived: 0, messagesDropped: 0, badFrames: 0, incomingLinks: 0, peers: {},
+      messagesReceived: 0, messagesDropped: 0, badFrames: 0, authFailures: 0, linksRefused: 0, incomingLinks: 0, peers: {},
     };
     this.linkOptions = {
       batchBytesMax: opts.batchBytesMax ?? 256 * 1024,
@@ -246,6 +318,14 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     if ((q < 0 ? url : url.slice(0, q)) !== this.path) return false;
     if (this.closed) {
       socket.destroy();
+      return true;
+    }
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const inHandshake = this.handshakesByIp.get(ip) ?? 0;
+    if (inHandshake >= this.handshakesPerAddressMax) {
+      this.counters.linksRefused++;
+      this.log.warn({ remote: ip, handshakes: inHandshake }, `refusing peer link from ${ip}: ${inHandshake} handshakes from it already in progress`);
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
@@ -453,19 +533,33 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       clearTimeout(peer.redialTimer);
       peer.redialTimer = null;
     }
-    const url = /^wss?:\/\//.test(peer.addr) ? peer.addr : `ws://${peer.addr}${this.path}`;
+    const scheme = this.tls === null ? 'ws' : 'wss';
+    const url = /^wss?:\/\//.test(peer.addr) ? peer.addr : `${scheme}://${peer.addr}${this.path}`;
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
       maxPayload: this.frameBytesMax,
       handshakeTimeout: this.connectTimeoutMs,
+      ...(this.tls === null ? {} : { rejectUnauthorized: true, ...(this.tls.ca === undefined ? {} : { ca: this.tls.ca }) }),
     });
+    const secured = this.secret !== null;
     const link: PeerLink = new PeerLink(ws, 'out', peer.id, `${peer.id} at ${peer.addr}`, {
       ...this.linkOptions,
-      onOpen: () => this.outgoingOpened(peer, link),
+      held: secured,
+      onOpen: () => (secured ? this.sendAuthHello(link) : this.outgoingOpened(peer, link)),
       onFrame: (l, data, isBinary) => this.receive(l, data, isBinary),
-      onClose: () => this.outgoingClosed(peer, link),
+      onClose: () => {
+        this.endOutgoingHandshake(link);
+        this.outgoingClosed(peer, link);
+      },
     });
-    link.enqueue(this.helloPart); // always the first envelope on the socket
+    if (secured) {
+      const hs: OutgoingHandshake = { clientNonce: newNonce(), binding: Buffer.alloc(0), timer: null };
+      this.outHandshakes.set(link, hs);
+      // ws emits 'upgrade' before 'open': the binding is known when the hello goes out.
+      ws.once('upgrade', (res: http.IncomingMessage) => { hs.binding = channelBinding(res.socket as net.Socket); });
+    } else {
+      link.enqueue(this.helloPart); // always the first envelope on the socket
+    }
     peer.link = link;
     peer.state = 'connecting';
     return link;
@@ -485,6 +579,11 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     peer.link = null;
     const wasOpen = peer.state === 'open';
     peer.lastError = link.lastError;
+    if (link.closeCode === 1008) {
+      // The peer refused us (most likely a wrong or missing cluster secret): say so loudly.
+      peer.lastError = `refused by the peer: ${link.closeReason || 'policy violation'}`;
+      this.log.warn({ peer: peer.id, addr: peer.addr, reason: link.closeReason }, `peer ${peer.id} at ${peer.addr} refused our link: ${link.closeReason}`);
+    }
     if (this.closed || this.outgoing.get(peer.id) !== peer) {
       peer.state = 'idle';
       this.announce(peer);
@@ -502,6 +601,64 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     }, delayMs);
     peer.redialTimer.unref();
     this.announce(peer);
+  }
+
+  /** The socket is open: send the hello with our nonce, and wait for the acceptor's proof. */
+  private sendAuthHello(link: PeerLink): void {
+    const hs = this.outHandshakes.get(link);
+    if (hs === undefined) return;
+    const hello: Hello = { type: 'hello', id: this.self, addr: this.selfAddr, region: this.region, nonce: hs.clientNonce };
+    link.sendNow(encodeEnvelope([KIND_ONE_WAY, 0, hello]));
+    hs.timer = setTimeout(() => {
+      this.refuse(link, link.label, `it did not authenticate within ${this.helloTimeoutMs} ms (does it have the cluster secret?)`);
+    }, this.helloTimeoutMs);
+    hs.timer.unref();
+  }
+
+  /**
+   * The acceptor's challenge arrived on a dialled link: check its proof, send
+   * ours, and only then let the queue go and call the link up.
+   */
+  private answerChallenge(link: PeerLink, hs: OutgoingHandshake, envelopes: Envelope[]): void {
+    const secret = this.secret as Uint8Array;
+    const first = envelopes[0];
+    const challenge: AuthChallenge | null = first[0] === KIND_ONE_WAY ? asAuthChallenge(first[2]) : null;
+    if (challenge === null || envelopes.length > 1) {
+      this.refuse(link, link.label, 'it answered the hello with something other than an authentication challenge');
+      return;
+    }
+    const expected = authProof(secret, 'server', hs.clientNonce, challenge.nonce, this.self, hs.binding);
+    if (!proofMatches(expected, challenge.proof)) {
+      const tlsHere = hs.binding.length > 0;
+      this.refuse(link, link.label, challenge.tls !== tlsHere
+        ? `its proof does not match: TLS is terminated between the nodes (${tlsHere ? 'TLS here, plain there' : 'plain here, TLS there'})`
+        : 'its proof does not match: it does not know the cluster secret');
+      return;
+    }
+    const proof: AuthProof = {
+      type: 'auth-proof', proof: authProof(secret, 'client', hs.clientNonce, challenge.nonce, this.self, hs.binding),
+    };
+    link.sendNow(encodeEnvelope([KIND_ONE_WAY, 0, proof]));
+    this.endOutgoingHandshake(link);
+    link.release();
+    const peer = link.peer === null ? undefined : this.outgoing.get(link.peer);
+    if (peer !== undefined) this.outgoingOpened(peer, link);
+  }
+
+  private endOutgoingHandshake(link: PeerLink): void {
+    const hs = this.outHandshakes.get(link);
+    if (hs === undefined) return;
+    if (hs.timer) clearTimeout(hs.timer);
+    this.outHandshakes.delete(link);
+  }
+
+  /** Refuse a link in either direction for a failed, stalled or out-of-turn handshake. */
+  private refuse(link: PeerLink, remote: string, why: string): void {
+    if (link.isClosed) return;
+    this.counters.authFailures++;
+    const what = link.direction === 'in' ? `from ${remote}` : `to ${link.label}`;
+    this.log.warn({ remote, direction: link.direction, reason: why }, `refusing peer link ${what}: ${why}`);
+    link.close(1008, 'authentication failed', new UnreachableError(`peer link ${what} refused: ${why}`));
   }
 
   /** Close a peer's link now (rejecting its requests with `err`) without a redial. */
@@ -534,7 +691,8 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   // ---- incoming links ----
 
   private accept(ws: WebSocket, req: http.IncomingMessage): void {
-    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const remote = `${ip}:${req.socket.remotePort}`;
     if (this.closed) {
       ws.terminate();
       return;
@@ -544,10 +702,20 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       onFrame: (l, data, isBinary) => this.receive(l, data, isBinary),
       onClose: () => {
         this.incoming.delete(link);
+        const hs = this.inHandshakes.get(link);
+        if (hs !== undefined && hs.hello !== null && link.closeCode !== null) {
+          // The dialler hung up after our challenge: it found our proof wrong (a different secret).
+          this.counters.authFailures++;
+          this.log.warn({ peer: hs.hello.id, remote, code: link.closeCode, reason: link.closeReason },
+            `peer link from ${hs.hello.id} at ${remote} closed during authentication (different cluster secrets?)`);
+        }
+        this.endIncomingHandshake(link);
         clearTimeout(helloTimer);
       },
     });
     this.incoming.add(link);
+    this.inHandshakes.set(link, { ip, remote, binding: channelBinding(req.socket), hello: null, serverNonce: null });
+    this.handshakesByIp.set(ip, (this.handshakesByIp.get(ip) ?? 0) + 1);
     const helloTimer = setTimeout(() => {
       if (link.peer !== null || link.isClosed) return;
       this.log.warn({ remote }, `closing peer link from ${remote}: no hello within ${this.helloTimeoutMs} ms`);
@@ -556,9 +724,84 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     helloTimer.unref();
   }
 
+  private endIncomingHandshake(link: PeerLink): void {
+    const hs = this.inHandshakes.get(link);
+    if (hs === undefined) return;
+    this.inHandshakes.delete(link);
+    const n = (this.handshakesByIp.get(hs.ip) ?? 1) - 1;
+    if (n <= 0) this.handshakesByIp.delete(hs.ip);
+    else this.handshakesByIp.set(hs.ip, n);
+  }
+
+  /**
+   * The first frames of an accepted link: the hello, and with a secret the
+   * challenge-response. Returns the index of the first envelope to dispatch,
+   * or -1 when nothing more may be read from this frame (waiting for the
+   * proof, or the link was refused).
+   */
+  private handshakeIncoming(link: PeerLink, envelopes: Envelope[]): number {
+    const hs = this.inHandshakes.get(link);
+    if (hs === undefined) return -1; // closed meanwhile
+    if (hs.hello === null) {
+      const hello = helloOf(envelopes[0]);
+      if (hello === null) {
+        this.log.warn({ peer: link.label }, `closing peer link from ${link.label}: first message was not a hello`);
+        link.close(1008, 'expected hello', new UnreachableError(`no hello from ${link.label}`));
+        return -1;
+      }
+      if (this.secret === null) {
+        if (hello.nonce !== undefined) {
+          this.log.warn({ peer: hello.id, remote: hs.remote }, `peer ${hello.id} offers authentication but this node has no cluster secret; trusting its hello`);
+        }
+        this.identify(link, hello);
+        return 1;
+      }
+      if (hello.nonce === undefined) {
+        this.refuse(link, hs.remote, `${hello.id} sent no authentication nonce (is the cluster secret set on it?)`);
+        return -1;
+      }
+      if (envelopes.length > 1) {
+        this.refuse(link, hs.remote, `${hello.id} sent messages before authenticating`);
+        return -1;
+      }
+      hs.hello = hello;
+      hs.serverNonce = newNonce();
+      const challenge: AuthChallenge = {
+        type: 'auth-challenge',
+        nonce: hs.serverNonce,
+        proof: authProof(this.secret, 'server', hello.nonce, hs.serverNonce, hello.id, hs.binding),
+        tls: hs.binding.length > 0,
+      };
+      link.sendNow(encodeEnvelope([KIND_ONE_WAY, 0, challenge]));
+      return -1;
+    }
+    const first = envelopes[0];
+    const proof = first[0] === KIND_ONE_WAY ? asAuthProof(first[2]) : null;
+    const hello = hs.hello;
+    if (proof === null) {
+      this.refuse(link, hs.remote, `${hello.id} sent a message before completing authentication`);
+      return -1;
+    }
+    const expected = authProof(this.secret as Uint8Array, 'client', hello.nonce as Uint8Array, hs.serverNonce as Buffer, hello.id, hs.binding);
+    if (!proofMatches(expected, proof.proof)) {
+      this.refuse(link, hs.remote, `${hello.id}'s proof does not match: it does not know the cluster secret`);
+      return -1;
+    }
+    this.identify(link, hello);
+    return 1;
+  }
+
   private identify(link: PeerLink, hello: Hello): void {
+    this.endIncomingHandshake(link);
     link.peer = hello.id;
     link.label = `${hello.id} at ${hello.addr}`;
+    const same = [...this.incoming].filter((l) => l.peer === hello.id && l !== link && !l.isClosed);
+    for (let k = 0; k <= same.length - this.linksPerPeerMax; k++) {
+      // Oldest first (a Set iterates in insertion order): most likely a link that died silently.
+      this.counters.linksRefused++;
+      this.log.warn({ peer: hello.id, links: same.length + 1 }, `closing the oldest link from ${hello.id}: at most ${this.linksPerPeerMax} per peer`);
+      same[k].close(1008, 'too many links from this peer', new UnreachableError(`link from ${hello.id} replaced by a newer one`));
+    }
     if (hello.region !== null) this.setRegion(hello.id, hello.region);
     this.log.info({ peer: hello.id, addr: hello.addr, region: hello.region }, 'peer link accepted');
     for (const cb of this.helloListeners) {
@@ -586,15 +829,15 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     }
     this.counters.messagesReceived += envelopes.length;
     let i = 0;
-    if (link.peer === null) {
-      const hello = helloOf(envelopes[0]);
-      if (hello === null) {
-        this.log.warn({ peer: link.label }, `closing peer link from ${link.label}: first message was not a hello`);
-        link.close(1008, 'expected hello', new UnreachableError(`no hello from ${link.label}`));
+    if (link.direction === 'in' && link.peer === null) {
+      i = this.handshakeIncoming(link, envelopes);
+      if (i < 0) return;
+    } else if (link.direction === 'out') {
+      const hs = this.outHandshakes.get(link);
+      if (hs !== undefined) {
+        this.answerChallenge(link, hs, envelopes);
         return;
       }
-      this.identify(link, hello);
-      i = 1;
     }
     const from = link.peer as NodeId;
     for (; i < envelopes.length && !link.isClosed; i++) {
@@ -744,7 +987,10 @@ function helloOf(env: Envelope): Hello | null {
   const m = env[2] as unknown as Record<string, unknown>;
   if (m.type !== 'hello') return null;
   if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > NODE_ID_CHARS_MAX) return null;
-  if (typeof m.addr !== 'string') return null;
-  if (m.region !== undefined && m.region !== null && typeof m.region !== 'string') return null;
-  return { type: 'hello', id: m.id as NodeId, addr: m.addr, region: (m.region as string | undefined) ?? null };
+  if (typeof m.addr !== 'string' || m.addr.length > ADDR_CHARS_MAX) return null;
+  if (m.region !== undefined && m.region !== null && (typeof m.region !== 'string' || m.region.length > NODE_ID_CHARS_MAX)) return null;
+  if (m.nonce !== undefined && !isNonce(m.nonce)) return null;
+  const hello: Hello = { type: 'hello', id: m.id as NodeId, addr: m.addr, region: (m.region as string | undefined) ?? null };
+  if (m.nonce !== undefined) hello.nonce = m.nonce as Uint8Array;
+  return hello;
 }

@@ -1,0 +1,587 @@
+/**
+ * `npm run bench` (issue 6; issue 9 point 4 with --regions): the session
+ * workload of session-workload.ts through the express-session Store
+ * interface, against a fresh local ringstore cluster (RingstoreSessionStore,
+ * real node processes, SQLite on disk, N=3 R=2 W=2 by default) and, side by
+ * side, a fresh redis-server through connect-redis. Rounds alternate
+ * A B A B so that drift of a shared machine falls on both; the report gives
+ * ops/s, p50/p99/p99.9, CPU time per operation of each system, the longest
+ * event-loop pause of each node, and the ratio. Results go to
+ * artifacts/bench/ as JSON and an SVG chart. docs/benchmarks.md has the
+ * figures and how to read them.
+ *
+ * Three modes:
+ *   default          ringstore vs connect-redis
+ *   --regions K      K regions with --delay-ms between them (POST /admin/faults on
+ *                    every node); a client in region r1 talking to r1's nodes;
+ *                    `local` vs `global` consistency
+ *   --scale 1,3,5    ringstore alone on clusters of each size (N = min(3, nodes))
+ *
+ *   node dist/bench/session-bench.js --help
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command, InvalidArgumentError } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { RingstoreSessionStore } from '../store-adapter';
+import { BenchCluster, sleep, type NodeStatusBody } from './bench-cluster';
+import { renderChart, type CurveSeries, type TimelineSeries } from './bench-chart';
+import { concatSamples, percentileCurve, summarize, type LatencySummary } from './latency-stats';
+import { LoopProbe, ownLoopDelay } from './loop-probe';
+import { RedisProcess, type RedisDurability } from './redis-process';
+import { preload, runWorkload, type Store, type WorkloadOptions, type WorkloadResult } from './session-workload';
+
+interface BenchOptions {
+  callers: number;
+  duration: number;
+  valueBytes: number;
+  readShare: number;
+  nodes: number;
+  rounds: number;
+  regions: number;
+  delayMs: number;
+  consistency: 'local' | 'global';
+  sessions: number;
+  warmup: number;
+  redis: RedisDurability | 'off';
+  scale: number[] | null;
+  nodeArgs: string[];
+  seed: number;
+  out: string;
+  progress: boolean;
+  keepData: boolean;
+}
+
+/** One system under test: a Store plus how to read the server side's CPU time and per-node figures. */
+interface System {
+  name: string;
+  color: string;
+  store: Store;
+  /** Server-side CPU ms so far (all node processes, or redis-server). */
+  serverCpuMs(): number;
+  /** Before a timed round (reset event-loop windows). */
+  beforeRound(): Promise<void>;
+  /** After a timed round: per-node figures. */
+  afterRound(): Promise<NodeRoundFigures[]>;
+  close(): Promise<void>;
+}
+
+interface NodeRoundFigures {
+  id: string;
+  eventLoopMaxMs: number;
+  eventLoopP99Ms: number;
+  peerMessagesSent: number;
+  peerFramesSent: number;
+  reads: number;
+  writes: number;
+  readRepairs: number;
+}
+
+interface RoundRecord {
+  system: string;
+  round: number;
+  startS: number;
+  opsPerS: number;
+  ops: number;
+  errors: number;
+  errorSamples: string[];
+  elapsedMs: number;
+  latency: LatencySummary;
+  get: LatencySummary;
+  set: LatencySummary;
+  serverCpuMsPerOp: number;
+  clientCpuMsPerOp: number;
+  nodes: NodeRoundFigures[];
+  /** Longest event-loop pause of an idle probe process (the machine's floor) and of the bench client. */
+  probeLoopMaxMs: number;
+  clientLoopMaxMs: number;
+  timeline: number[];
+  bucketMs: number;
+}
+
+interface SystemSummary {
+  system: string;
+  opsPerS: number;
+  roundsOpsPerS: number[];
+  ops: number;
+  errors: number;
+  latency: LatencySummary;
+  get: LatencySummary;
+  set: LatencySummary;
+  serverCpuMsPerOp: number;
+  clientCpuMsPerOp: number;
+  /** Longest event-loop pause of each node over all rounds. */
+  eventLoopMaxMs: Record<string, number>;
+  probeLoopMaxMs: number;
+  clientLoopMaxMs: number;
+  /** Peer messages sent by all nodes per client operation. */
+  peerMessagesPerOp: number | null;
+  /** WebSocket frames those messages took, per client operation. */
+  peerFramesPerOp: number | null;
+}
+
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
+
+// ---- systems ----
+
+async function ringstoreSystem(
+  name: string, color: string, cluster: BenchCluster, storeOpts: ConstructorParameters<typeof RingstoreSessionStore>[0],
+): Promise<System> {
+  const store = new RingstoreSessionStore(storeOpts);
+  await store.client.ready();
+  await waitUntil(`${name}: connections to every node`, () =>
+    store.client.connections().filter((c) => c.state === 'open').length >= cluster.nodes.length, 15_000);
+  let before: NodeStatusBody[] = [];
+  return {
+    name, color, store,
+    serverCpuMs: () => cluster.cpuMs().reduce((a, b) => a + b, 0),
+    beforeRound: async () => {
+      await cluster.resetEventLoop();
+      before = await cluster.statuses();
+    },
+    afterRound: async () => {
+      const after = await cluster.statuses();
+      return after.map((s, i) => {
+        const b = before[i]!;
+        return {
+          id: s.id,
+          eventLoopMaxMs: s.perf?.eventLoop.maxMs ?? NaN,
+          eventLoopP99Ms: s.perf?.eventLoop.p99Ms ?? NaN,
+          peerMessagesSent: (s.perf?.peer.messagesSent ?? NaN) - (b.perf?.peer.messagesSent ?? NaN),
+          peerFramesSent: (s.perf?.peer.framesSent ?? NaN) - (b.perf?.peer.framesSent ?? NaN),
+          reads: s.stats.reads - b.stats.reads,
+          writes: s.stats.writes - b.stats.writes,
+          readRepairs: s.stats.readRepairs - b.stats.readRepairs,
+        };
+      });
+    },
+    close: () => store.close(),
+  };
+}
+
+async function redisSystem(durability: RedisDurability, color: string): Promise<{ system: System; redis: RedisProcess }> {
+  const redis = await RedisProcess.start(durability);
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { createClient } = require('redis') as typeof import('redis');
+  const { RedisStore } = require('connect-redis') as { RedisStore: new (o: object) => Store };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const client = createClient({ url: redis.url });
+  client.on('error', (err: Error) => process.stderr.write(`redis client: ${err.message}\n`));
+  await client.connect();
+  const store = new RedisStore({ client, prefix: 'sess:' });
+  const system: System = {
+    name: `connect-redis (redis-server, ${durability === 'none' ? 'no persistence' : `appendfsync ${durability}`})`,
+    color, store,
+    serverCpuMs: () => redis.cpuMs(),
+    beforeRound: async () => undefined,
+    afterRound: async () => [],
+    close: async () => {
+      await client.quit();
+    },
+  };
+  return { system, redis };
+}
+
+// ---- running rounds ----
+
+interface RunContext {
+  o: BenchOptions;
+  bar: SingleBar | null;
+  /** Timed ms done so far, over the whole run (progress bar). */
+  doneMs: number;
+  t0: number;
+  probe: LoopProbe;
+  own: ReturnType<typeof ownLoopDelay>;
+}
+
+async function prepare(ctx: RunContext, sys: System, w: WorkloadOptions, expiresIso: string): Promise<void> {
+  ctx.bar?.update({ phase: `${short(sys.name)}: preloading ${w.sessions} sessions`, rate: '-' });
+  await preload(sys.store, w, expiresIso);
+  if (ctx.o.warmup > 0) {
+    ctx.bar?.update({ phase: `${short(sys.name)}: warm-up`, rate: '-' });
+    await runWorkload(sys.store, { ...w, durationMs: ctx.o.warmup * 1000, seed: w.seed + 7 }, expiresIso);
+  }
+}
+
+async function timedRound(
+  ctx: RunContext, sys: System, round: number, w: WorkloadOptions, expiresIso: string,
+): Promise<{ record: RoundRecord; samples: WorkloadResult }> {
+  await sys.beforeRound();
+  await ctx.probe.reset();
+  ctx.own.reset();
+  const cpu0 = sys.serverCpuMs();
+  const startS = (performance.now() - ctx.t0) / 1000;
+  const base = ctx.doneMs;
+  const res: WorkloadResult = await runWorkload(sys.store, { ...w, seed: w.seed + round }, expiresIso, (ops, elapsedMs) => {
+    ctx.bar?.update(Math.min(base + elapsedMs, base + w.durationMs), {
+      phase: `${short(sys.name)} round ${round + 1}`, rate: String(Math.round((ops * 1000) / Math.max(1, elapsedMs))),
+    });
+  });
+  const serverCpu = sys.serverCpuMs() - cpu0;
+  const probe = await ctx.probe.read();
+  const own = ctx.own.read();
+  ctx.doneMs = base + w.durationMs;
+  ctx.bar?.update(ctx.doneMs);
+  const nodes = await sys.afterRound();
+  const record: RoundRecord = {
+    system: sys.name, round, startS,
+    opsPerS: (res.ops * 1000) / res.elapsedMs, ops: res.ops, errors: res.errors, errorSamples: res.errorSamples,
+    elapsedMs: res.elapsedMs,
+    latency: summarize(concatSamples([res.getUs, res.setUs])), get: summarize(res.getUs), set: summarize(res.setUs),
+    serverCpuMsPerOp: serverCpu / Math.max(1, res.ops), clientCpuMsPerOp: res.clientCpuMs / Math.max(1, res.ops),
+    nodes, probeLoopMaxMs: probe.maxMs, clientLoopMaxMs: own.maxMs, timeline: res.timeline, bucketMs: res.bucketMs,
+  };
+  return { record, samples: res };
+}
+
+/** Prepare every system, then rounds A B A B ...; summaries per system. */
+async function alternate(ctx: RunContext, systems: System[], w: WorkloadOptions, expiresIso: string): Promise<{ rounds: RoundRecord[]; summaries: SystemSummary[]; curves: CurveSeries[] }> {
+  for (const s of systems) await prepare(ctx, s, w, expiresIso);
+  const rounds: RoundRecord[] = [];
+  const samplesOf = new Map<RoundRecord, WorkloadResult>();
+  for (let r = 0; r < ctx.o.rounds; r++) {
+    for (const s of systems) {
+      const { record, samples } = await timedRound(ctx, s, r, w, expiresIso);
+      rounds.push(record);
+      samplesOf.set(record, samples);
+    }
+  }
+  const summaries: SystemSummary[] = [];
+  const curves: CurveSeries[] = [];
+  for (const s of systems) {
+    const mine = rounds.filter((x) => x.system === s.name);
+    const samples = mine.map((x) => samplesOf.get(x)!);
+    const all = concatSamples(samples.flatMap((x) => [x.getUs, x.setUs]));
+    const ops = mine.reduce((a, x) => a + x.ops, 0);
+    const ms = mine.reduce((a, x) => a + x.elapsedMs, 0);
+    const elMax: Record<string, number> = {};
+    let msgs = 0;
+    let frames = 0;
+    let haveMsgs = false;
+    for (const x of mine) {
+      for (const n of x.nodes) {
+        elMax[n.id] = Math.max(elMax[n.id] ?? 0, n.eventLoopMaxMs);
+        if (Number.isFinite(n.peerMessagesSent)) {
+          msgs += n.peerMessagesSent;
+          frames += n.peerFramesSent;
+          haveMsgs = true;
+        }
+      }
+    }
+    summaries.push({
+      system: s.name,
+      opsPerS: (ops * 1000) / ms,
+      roundsOpsPerS: mine.map((x) => x.opsPerS),
+      ops,
+      errors: mine.reduce((a, x) => a + x.errors, 0),
+      latency: summarize(all),
+      get: summarize(concatSamples(samples.map((x) => x.getUs))),
+      set: summarize(concatSamples(samples.map((x) => x.setUs))),
+      serverCpuMsPerOp: mine.reduce((a, x) => a + x.serverCpuMsPerOp * x.ops, 0) / Math.max(1, ops),
+      clientCpuMsPerOp: mine.reduce((a, x) => a + x.clientCpuMsPerOp * x.ops, 0) / Math.max(1, ops),
+      eventLoopMaxMs: elMax,
+      probeLoopMaxMs: Math.max(...mine.map((x) => x.probeLoopMaxMs)),
+      clientLoopMaxMs: Math.max(...mine.map((x) => x.clientLoopMaxMs)),
+      peerMessagesPerOp: haveMsgs ? msgs / Math.max(1, ops) : null,
+      peerFramesPerOp: haveMsgs ? frames / Math.max(1, ops) : null,
+    });
+    curves.push({ name: short(s.name), color: s.color, points: percentileCurve(all) });
+  }
+  return { rounds, summaries, curves };
+}
+
+// ---- modes ----
+
+function workloadOf(o: BenchOptions): WorkloadOptions {
+  return {
+    callers: o.callers, durationMs: o.duration * 1000, readShare: o.readShare, valueBytes: o.valueBytes,
+    sessions: o.sessions, seed: o.seed,
+  };
+}
+
+function quorumFor(nodes: number): { n: number; r: number; w: number } {
+  const n = Math.min(3, nodes);
+  const q = Math.floor(n / 2) + 1;
+  return { n, r: q, w: q };
+}
+
+async function compareMode(ctx: RunContext): Promise<Report> {
+  const { o } = ctx;
+  const q = quorumFor(o.nodes);
+  const cluster = await BenchCluster.start({ nodes: o.nodes, ...q, nodeArgs: o.nodeArgs, keepData: o.keepData });
+  let redis: RedisProcess | null = null;
+  const systems: System[] = [];
+  try {
+    systems.push(await ringstoreSystem(`ringstore (${o.nodes} nodes, N=${q.n} R=${q.r} W=${q.w}, SQLite)`, COLORS[0]!, cluster, {
+      nodes: cluster.addrs(), client: { consistency: o.consistency },
+    }));
+    if (o.redis !== 'off') {
+      try {
+        const r = await redisSystem(o.redis, COLORS[1]!);
+        redis = r.redis;
+        systems.push(r.system);
+      } catch (err) {
+        process.stderr.write(`connect-redis skipped: ${(err as Error).message}\n`);
+      }
+    }
+    const res = await alternate(ctx, systems, workloadOf(o), expiresIso());
+    const dataBytes = cluster.dataBytes();
+    return { mode: 'compare', ...res, extra: { nodeDataBytes: dataBytes } };
+  } finally {
+    for (const s of systems) await s.close().catch(() => undefined);
+    await cluster.stop();
+    await redis?.stop();
+  }
+}
+
+async function regionsMode(ctx: RunContext): Promise<Report> {
+  const { o } = ctx;
+  const regions = Array.from({ length: o.regions }, (_, i) => `r${i + 1}`);
+  const nodes = Math.max(o.nodes, o.regions);
+  const q = quorumFor(nodes);
+  const cluster = await BenchCluster.start({ nodes, ...q, regions, nodeArgs: o.nodeArgs, keepData: o.keepData });
+  const systems: System[] = [];
+  try {
+    await cluster.delayBetweenRegions(o.delayMs);
+    const home = regions[0]!;
+    const local = cluster.addrs(home);
+    systems.push(await ringstoreSystem(`ringstore local (client in ${home})`, COLORS[2]!, cluster, {
+      nodes: local, region: home, prefix: 'local:',
+    }));
+    systems.push(await ringstoreSystem(`ringstore global (client in ${home})`, COLORS[3]!, cluster, {
+      nodes: local, prefix: 'global:', client: { region: home, consistency: 'global' },
+    }));
+    const res = await alternate(ctx, systems, workloadOf(o), expiresIso());
+    return { mode: 'regions', ...res, extra: { regions, nodes, delayMs: o.delayMs, home } };
+  } finally {
+    for (const s of systems) await s.close().catch(() => undefined);
+    await cluster.stop();
+  }
+}
+
+async function scaleMode(ctx: RunContext): Promise<Report> {
+  const { o } = ctx;
+  const all: Report = { mode: 'scale', rounds: [], summaries: [], curves: [], extra: { sizes: [] as unknown[] } };
+  for (const [k, nodes] of o.scale!.entries()) {
+    const q = quorumFor(nodes);
+    const cluster = await BenchCluster.start({ nodes, ...q, nodeArgs: o.nodeArgs, keepData: o.keepData });
+    const systems: System[] = [];
+    try {
+      systems.push(await ringstoreSystem(`ringstore ${nodes} node${nodes > 1 ? 's' : ''} (N=${q.n} R=${q.r} W=${q.w})`, COLORS[k % COLORS.length]!, cluster, {
+        nodes: cluster.addrs(), client: { consistency: o.consistency },
+      }));
+      const res = await alternate(ctx, systems, workloadOf(o), expiresIso());
+      all.rounds.push(...res.rounds);
+      all.summaries.push(...res.summaries);
+      all.curves.push(...res.curves);
+      const keys = (await cluster.statuses()).map((s) => s.keys);
+      (all.extra.sizes as unknown[]).push({ nodes, ...q, keysPerNode: keys, opsPerSPerNode: res.summaries[0]!.opsPerS / nodes });
+    } finally {
+      for (const s of systems) await s.close().catch(() => undefined);
+      await cluster.stop();
+    }
+  }
+  return all;
+}
+
+// ---- report ----
+
+interface Report {
+  mode: 'compare' | 'regions' | 'scale';
+  rounds: RoundRecord[];
+  summaries: SystemSummary[];
+  curves: CurveSeries[];
+  extra: Record<string, unknown>;
+}
+
+function short(name: string): string {
+  const i = name.indexOf(' (');
+  return name.startsWith('ringstore local') || name.startsWith('ringstore global') || i < 0 ? name : name.slice(0, i);
+}
+
+const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2) : '-');
+
+function printReport(o: BenchOptions, rep: Report): void {
+  const line = (s = ''): void => { process.stdout.write(`${s}\n`); };
+  line();
+  line(`workload: ${o.callers} callers, ${Math.round(o.readShare * 100)}% get / ${Math.round((1 - o.readShare) * 100)}% set, ` +
+    `~${o.valueBytes}-byte sessions, pool ${o.sessions}, ${o.rounds} round(s) of ${o.duration} s per system, alternating`);
+  line(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, node ${process.version}`);
+  line();
+  const head = ['system', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'get p99', 'set p99', 'srv CPU ms/op', 'cli CPU ms/op', 'errors'];
+  const rows = rep.summaries.map((s) => [
+    short(s.system), f1(s.opsPerS), f1(s.latency.p50Ms), f1(s.latency.p99Ms), f1(s.latency.p999Ms), f1(s.latency.maxMs),
+    f1(s.get.p99Ms), f1(s.set.p99Ms), s.serverCpuMsPerOp.toFixed(3), s.clientCpuMsPerOp.toFixed(3), String(s.errors),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmtRow = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  line(fmtRow(head));
+  for (const r of rows) line(fmtRow(r));
+  line();
+  for (const s of rep.summaries) {
+    line(`${s.system}`);
+    line(`  per round ops/s: ${s.roundsOpsPerS.map((x) => Math.round(x)).join(', ')}`);
+    line(`  get p50/p99 ${f1(s.get.p50Ms)}/${f1(s.get.p99Ms)} ms, set p50/p99 ${f1(s.set.p50Ms)}/${f1(s.set.p99Ms)} ms`);
+    const el = Object.entries(s.eventLoopMaxMs);
+    if (el.length > 0) line(`  longest event-loop pause per node: ${el.map(([id, ms]) => `${id} ${f1(ms)} ms`).join(', ')}`);
+    line(`  longest pause of an idle probe process (the machine's scheduling floor): ${f1(s.probeLoopMaxMs)} ms; of the bench client: ${f1(s.clientLoopMaxMs)} ms`);
+    if (s.peerMessagesPerOp !== null) {
+      line(`  peer messages per operation (all nodes): ${s.peerMessagesPerOp.toFixed(2)} in ${(s.peerFramesPerOp ?? NaN).toFixed(2)} frames`);
+    }
+    const errs = rep.rounds.filter((r) => r.system === s.system).flatMap((r) => r.errorSamples);
+    if (errs.length > 0) line(`  first errors: ${[...new Set(errs)].slice(0, 3).join(' | ')}`);
+  }
+  if (rep.mode === 'compare' && rep.summaries.length === 2) {
+    const [a, b] = rep.summaries as [SystemSummary, SystemSummary];
+    line();
+    line(`ratio ringstore / connect-redis: ops/s ${(a.opsPerS / b.opsPerS).toFixed(2)}, ` +
+      `p99 ${(a.latency.p99Ms / b.latency.p99Ms).toFixed(2)}, server CPU per op ${(a.serverCpuMsPerOp / b.serverCpuMsPerOp).toFixed(2)}, ` +
+      `total CPU per op ${((a.serverCpuMsPerOp + a.clientCpuMsPerOp) / (b.serverCpuMsPerOp + b.clientCpuMsPerOp)).toFixed(2)}`);
+    line(`issue 6 targets: ops/s ratio >= 1.0: ${a.opsPerS >= b.opsPerS ? 'met' : 'NOT met'}; ` +
+      `ringstore p99 < 10 ms: ${a.latency.p99Ms < 10 ? 'met' : 'NOT met'}; ` +
+      `no event-loop pause over 10 ms: ${Object.values(a.eventLoopMaxMs).every((x) => x <= 10) ? 'met' : 'NOT met'}`);
+  }
+  if (rep.mode === 'regions') {
+    line();
+    line(`${rep.extra.delayMs} ms one way between regions (${(rep.extra.regions as string[]).join(', ')}), ${rep.extra.nodes} nodes; client in ${rep.extra.home}:`);
+    for (const s of rep.summaries) line(`  ${short(s.system).padEnd(40)} p50 ${f1(s.latency.p50Ms)} ms  p99 ${f1(s.latency.p99Ms)} ms`);
+  }
+  if (rep.mode === 'scale') {
+    line();
+    line('nodes  N  ops/s total  ops/s per node  srv CPU ms/op  peer msgs/op  keys per node');
+    for (const [k, size] of (rep.extra.sizes as Array<{ nodes: number; n: number; opsPerSPerNode: number; keysPerNode: number[] }>).entries()) {
+      const s = rep.summaries[k]!;
+      line(`${String(size.nodes).padStart(5)}  ${size.n}  ${f1(s.opsPerS).padStart(11)}  ${f1(size.opsPerSPerNode).padStart(14)}  ` +
+        `${s.serverCpuMsPerOp.toFixed(3).padStart(13)}  ${(s.peerMessagesPerOp ?? NaN).toFixed(2).padStart(12)}  ${size.keysPerNode.join(' ')}`);
+    }
+  }
+}
+
+function writeArtifacts(o: BenchOptions, rep: Report): { json: string; svg: string } {
+  fs.mkdirSync(o.out, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const base = path.join(o.out, `session-bench-${rep.mode}-${stamp}`);
+  const machine = {
+    cpus: os.cpus().length, model: os.cpus()[0]?.model, totalMemBytes: os.totalmem(), loadavg: os.loadavg(),
+    node: process.version, platform: `${os.platform()} ${os.release()}`,
+  };
+  const { curves: _c, ...rest } = rep;
+  const json = `${base}.json`;
+  fs.writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), command: process.argv.slice(2), options: o, machine, ...rest }, null, 2));
+  const timelines: TimelineSeries[] = rep.rounds.map((r) => ({
+    name: short(r.system), color: rep.curves.find((c) => c.name === short(r.system))?.color ?? '#000',
+    startS: r.startS, bucketMs: r.bucketMs, counts: r.timeline,
+  }));
+  const title = rep.mode === 'compare' ? 'ringstore vs connect-redis through the express-session Store interface'
+    : rep.mode === 'regions' ? `ringstore, ${String(rep.extra.delayMs)} ms between ${o.regions} regions: local vs global`
+      : 'ringstore at several cluster sizes';
+  const subtitle = `${o.callers} callers, ${Math.round(o.readShare * 100)}% get, ~${o.valueBytes} B sessions, ${o.rounds} x ${o.duration} s per system; ` +
+    `${machine.cpus} cores, load ${os.loadavg()[0]!.toFixed(1)}`;
+  const svg = `${base}.svg`;
+  fs.writeFileSync(svg, renderChart(title, subtitle, rep.curves, timelines));
+  return { json, svg };
+}
+
+// ---- main ----
+
+function expiresIso(): string {
+  return new Date(Date.now() + 3_600_000).toISOString();
+}
+
+async function waitUntil(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function int(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function num(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const p = new Command();
+  p.name('session-bench')
+    .description('ringstore vs connect-redis through the express-session Store interface (docs/benchmarks.md)')
+    .option('--callers <n>', 'concurrent callers (requests in flight)', int('callers', 1, 100_000), 64)
+    .option('--duration <s>', 'seconds per timed round per system', num('duration', 0.5, 3600), 5)
+    .option('--value-bytes <n>', 'approximate JSON size of a session', int('value-bytes', 100, 1_000_000), 300)
+    .option('--read-share <x>', 'share of gets, 0..1', num('read-share', 0, 1), 0.5)
+    .option('--nodes <n>', 'ringstore nodes', int('nodes', 1, 32), 3)
+    .option('--rounds <n>', 'timed rounds per system, alternating A B A B', int('rounds', 1, 100), 2)
+    .option('--regions <k>', 'regions (with --delay-ms): compare local and global consistency', int('regions', 0, 16), 0)
+    .option('--delay-ms <ms>', 'one-way delay injected between regions', num('delay-ms', 0, 10_000), 40)
+    .option('--consistency <mode>', 'consistency of the ringstore requests (compare and scale modes)', 'global')
+    .option('--sessions <n>', 'sessions in the pool', int('sessions', 1, 10_000_000), 5000)
+    .option('--warmup <s>', 'untimed seconds per system before the first round', num('warmup', 0, 600), 1)
+    .option('--redis <mode>', 'redis-server durability: everysec (AOF fsync every second), always, none (no persistence), off (skip)', 'everysec')
+    .option('--scale <list>', 'ringstore alone at each cluster size, e.g. 1,3,5')
+    .option('--node-args <args>', 'extra node(1) arguments for each ringstore node, space-separated (e.g. "--cpu-prof")', '')
+    .option('--seed <n>', 'workload seed', int('seed', 0, 2 ** 32 - 1), 42)
+    .option('--out <dir>', 'where JSON and SVG results go', 'artifacts/bench')
+    .option('--no-progress', 'no progress bar')
+    .option('--keep-data', 'keep the nodes\' data dirs');
+  p.parse(argv, { from: 'user' });
+  const x = p.opts<Record<string, unknown>>();
+  const consistency = x.consistency as string;
+  if (consistency !== 'local' && consistency !== 'global') throw new InvalidArgumentError('--consistency must be local or global');
+  const redis = x.redis as string;
+  if (!['everysec', 'always', 'none', 'off'].includes(redis)) throw new InvalidArgumentError('--redis must be everysec, always, none or off');
+  let scale: number[] | null = null;
+  if (typeof x.scale === 'string') {
+    scale = x.scale.split(',').map((s) => int('--scale entry', 1, 32)(s.trim()));
+  }
+  return {
+    callers: x.callers as number, duration: x.duration as number, valueBytes: x.valueBytes as number,
+    readShare: x.readShare as number, nodes: x.nodes as number, rounds: x.rounds as number, regions: x.regions as number,
+    delayMs: x.delayMs as number, consistency, sessions: x.sessions as number, warmup: x.warmup as number,
+    redis: redis as BenchOptions['redis'], scale,
+    nodeArgs: (x.nodeArgs as string).split(' ').filter(Boolean), seed: x.seed as number, out: x.out as string,
+    progress: x.progress as boolean, keepData: Boolean(x.keepData),
+  };
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const mode = o.scale !== null ? 'scale' : o.regions > 1 ? 'regions' : 'compare';
+  const systemsPerSize = mode === 'scale' ? 1 : mode === 'regions' ? 2 : o.redis === 'off' ? 1 : 2;
+  const sizes = mode === 'scale' ? o.scale!.length : 1;
+  const totalMs = sizes * systemsPerSize * o.rounds * o.duration * 1000;
+  const bar = o.progress
+    ? new SingleBar({ format: '{bar} {percentage}% | {phase} | {rate} ops/s', hideCursor: true, clearOnComplete: true }, Presets.shades_classic)
+    : null;
+  bar?.start(totalMs, 0, { phase: 'starting cluster', rate: '-' });
+  const ctx: RunContext = { o, bar, doneMs: 0, t0: performance.now(), probe: LoopProbe.start(), own: ownLoopDelay() };
+  let rep: Report;
+  try {
+    rep = mode === 'scale' ? await scaleMode(ctx) : mode === 'regions' ? await regionsMode(ctx) : await compareMode(ctx);
+  } finally {
+    bar?.stop();
+    ctx.probe.stop();
+  }
+  printReport(o, rep);
+  const files = writeArtifacts(o, rep);
+  process.stdout.write(`\nresults: ${files.json}\nchart:   ${files.svg}\n`);
+}
+
+if (require.main === module) {
+  main().then(() => process.exit(0), (err: unknown) => {
+    process.stderr.write(`session-bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * Event-loop pauses and process load, for benchmarks and operators (issue 6:
+ * "no event-loop pause over 10 ms on a node during the run"). A node serves
+ * every request on one thread, so the longest time that thread was busy
+ * without yielding is a floor under the latency any request saw; Node's
+ * perf_hooks.monitorEventLoopDelay measures exactly that (a timer's lateness,
+ * sampled every `resolution` ms, in a native histogram: no JS on the hot path).
+ *
+ * Figures are kept for a window that `POST /admin/event-loop/reset` restarts,
+ * so a benchmark can ask "the worst pause during this round". They are shown
+ * in `/admin/status` under `perf`, with the CPU time of the process and the
+ * peer-message counters, from which a benchmark derives CPU time and messages
+ * per operation without touching the hot path either.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { FeatureHost } from './feature-host';
+import { sendJson } from './http-router';
+
+/** Sampling period of the delay histogram, ms (the smallest pause it resolves). */
+const RESOLUTION_MS = 5;
+
+export interface PerfStatus {
+  eventLoop: {
+    /** Longest event-loop delay in the window, ms. */
+    maxMs: number;
+    p50Ms: number;
+    p99Ms: number;
+    meanMs: number;
+    /** When the window began (epoch ms) and how long it has run. */
+    sinceMs: number;
+    windowMs: number;
+  };
+  /** CPU time of the process since it started, user and system, ms. */
+  cpuMs: { user: number; system: number };
+  /** Resident set and V8 heap, bytes. */
+  memory: { rss: number; heapUsed: number };
+  /** Peer link counters (transport/ws-network.ts), cumulative. */
+  peer: { messagesSent: number; messagesReceived: number; framesSent: number; bytesSent: number };
+}
+
+export function installEventLoopMonitor(host: FeatureHost): void {
+  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  histogram.enable();
+  let sinceMs = Date.now();
+  const ns = (x: number): number => Math.round(x / 1e4) / 100; // ns -> ms, 2 decimals
+
+  host.addStatus('perf', (): PerfStatus => {
+    const cpu = process.cpuUsage();
+    const mem = process.memoryUsage();
+    const net = host.network.stats();
+    // An empty histogram reports min/max as sentinels: show zeros until a sample lands.
+    const empty = histogram.count === 0;
+    return {
+      eventLoop: {
+        maxMs: empty ? 0 : ns(histogram.max),
+        p50Ms: empty ? 0 : ns(histogram.percentile(50)),
+        p99Ms: empty ? 0 : ns(histogram.percentile(99)),
+        meanMs: empty ? 0 : ns(histogram.mean),
+        sinceMs,
+        windowMs: Date.now() - sinceMs,
+      },
+      cpuMs: { user: cpu.user / 1000, system: cpu.system / 1000 },
+      memory: { rss: mem.rss, heapUsed: mem.heapUsed },
+      peer: {
+        messagesSent: net.messagesSent, messagesReceived: net.messagesReceived,
+        framesSent: net.framesSent, bytesSent: net.bytesSent,
+      },
+    };
+  });
+
+  host.router.add('POST', '/admin/event-loop/reset', (_req, res) => {
+    histogram.reset();
+    sinceMs = Date.now();
+    sendJson(res, 200, { sinceMs });
+  });
+
+  host.onClose(() => {
+    histogram.disable();
+  });
+}

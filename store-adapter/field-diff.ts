@@ -1,0 +1,54 @@
+/**
+ * Field-level change detection for the session store (issue 5 part 1,
+ * docs/session-store.md): express-session hands the store the whole session
+ * on every save, and the store sends the cluster only what this request
+ * changed, so two concurrent requests of one user that change different
+ * fields both survive (each field is a last-writer-wins register on the
+ * server, crdt/session.ts).
+ *
+ * A snapshot is the JSON text of each top-level field as loaded; a field is
+ * changed when its JSON text differs (so key order inside a value counts as
+ * a change: harmless, it only sends a field that did not need sending).
+ * Pure functions.
+ */
+
+/** Field name -> JSON text of its value, as loaded (or as last saved). */
+export type FieldSnapshot = ReadonlyMap<string, string>;
+
+export interface FieldChange {
+  set: Record<string, unknown>;
+  del: string[];
+}
+
+/**
+ * The session as JSON fields: JSON.parse(JSON.stringify(session)), so what is
+ * stored is exactly what a JSON store would keep (Dates become ISO strings,
+ * functions and undefined values are dropped), plus each field's JSON text.
+ * Throws what JSON.stringify throws (cycles, BigInt); the caller reports it.
+ */
+export function jsonFields(session: unknown): { fields: Record<string, unknown>; snapshot: Map<string, string>; bytes: number } {
+  const text = JSON.stringify(session);
+  if (typeof text !== 'string' || !text.startsWith('{')) throw new TypeError('a session must serialise to a JSON object');
+  const fields = JSON.parse(text) as Record<string, unknown>;
+  const snapshot = new Map<string, string>();
+  for (const [name, value] of Object.entries(fields)) snapshot.set(name, JSON.stringify(value));
+  return { fields, snapshot, bytes: Buffer.byteLength(text, 'utf8') };
+}
+
+/** The snapshot of fields as loaded from the store. */
+export function snapshotOf(data: Readonly<Record<string, unknown>>): Map<string, string> {
+  const snapshot = new Map<string, string>();
+  for (const [name, value] of Object.entries(data)) snapshot.set(name, JSON.stringify(value));
+  return snapshot;
+}
+
+/** What changed from `loaded` to `now`: fields added or different go in set, fields gone in del. */
+export function diffFields(
+  loaded: FieldSnapshot, fields: Readonly<Record<string, unknown>>, now: FieldSnapshot,
+): FieldChange {
+  const set: Record<string, unknown> = {};
+  const del: string[] = [];
+  for (const [name, text] of now) if (loaded.get(name) !== text) set[name] = fields[name];
+  for (const name of loaded.keys()) if (!now.has(name)) del.push(name);
+  return { set, del };
+}

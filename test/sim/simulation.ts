@@ -1,0 +1,329 @@
+/**
+ * One deterministic simulation run (issue 4; after FoundationDB's simulator
+ * and TigerBeetle's VOPR): a seed fixes the cluster (3-6 nodes over 1-3
+ * regions, disk speeds, link latencies, clock skews), the client workload and
+ * the fault schedule; the real Coordinator, Replica and HintedHandoff run
+ * over MemoryStorage and MemoryHub on one virtual event queue; at the end
+ * the faults stop and the invariants of invariants.ts are checked.
+ *
+ * Phases:
+ *  1. load: clients and faults as scheduled;
+ *  2. heal: partitions, cuts, slow links, drops and duplicates end, every
+ *     down node restarts; the run waits for every client operation to settle
+ *     and every hint to be delivered;
+ *  3. repair sweep: a read at R = N of every key ever written, through a
+ *     random live node, repeated until a sweep makes no read repair. This
+ *     stands in for Merkle anti-entropy until that lands (docs/simulation.md);
+ *  4. checks.
+ *
+ * Same seed (and options), same run: the trace hash is the proof, and
+ * sim.test.ts checks it.
+ */
+import { asNodeId, type NodeId } from '../../src/core/ids';
+import { DEFAULT_CONFIG, type NodeConfig } from '../../src/core/config';
+import { Prng } from '../../src/core/prng';
+import type { StoredObject } from '../../src/crdt/stored-object';
+import { objectDigest } from '../../src/crdt/stored-object';
+import { buildRing, type Ring } from '../../src/ring/ring';
+import { partitionOf } from '../../src/ring/partitioner';
+import { preferenceList } from '../../src/ring/preference-list';
+import { MemoryHub } from '../../src/transport/memory-network';
+import type { PeerMsg } from '../../src/replication/peer-message';
+import { EventQueue } from './event-queue';
+import { FaultInjector } from './fault-injector';
+import { planFaults, type ScheduledFault } from './fault-schedule';
+import { History } from './history';
+import { checkReplicas, checkSessionRead, findAnomalies, type Violation } from './invariants';
+import { mutation as makeMutation, type MutationName } from './mutations';
+import { SkewedClock, trueNowMs } from './sim-clock';
+import { LinkFaults } from './sim-network';
+import { SimNode } from './sim-node';
+import { Trace } from './trace';
+import { planWorkload, Workload } from './workload';
+
+export interface SimOptions {
+  seed: number;
+  /** Scheduled events per run: client arrivals plus faults. */
+  events?: number;
+  mutation?: MutationName;
+  /** Fault indices to leave out (the shrinker's and replay's --drop-faults). */
+  disabledFaults?: ReadonlySet<number>;
+  /** Receives every trace line (--verbose). */
+  traceSink?: (line: string) => void;
+}
+
+export interface SimResult {
+  seed: number;
+  mutation: MutationName;
+  nodes: number;
+  regions: number;
+  violations: Violation[];
+  /** Events the virtual queue ran. */
+  events: number;
+  clientOps: number;
+  ackedOps: number;
+  /** Peer messages sent during the load phase (requests and replies). */
+  loadMessages: number;
+  messages: number;
+  /** Keys held per node at the end. */
+  keysPerNode: number[];
+  /** Virtual ms from heal until every replica of every key agreed and no hint was left; null if never. */
+  convergeMs: number | null;
+  sweepRounds: number;
+  /** One client write held under two dots (retried coordinations; invariants.ts findAnomalies). */
+  anomalies: string[];
+  backgroundErrors: number;
+  /** Node crashes that happened (power losses count every node). */
+  crashes: number;
+  /** Faults applied, by kind (skipped crashes not counted). */
+  faultCounts: Record<string, number>;
+  faults: ScheduledFault[];
+  traceHash: string;
+  traceLines: number;
+  traceTail: string[];
+  loadEndMs: number;
+  endMs: number;
+}
+
+export const DEFAULT_EVENTS = 300;
+/** Fraction of scheduled events that are faults. */
+const FAULT_SHARE = 0.12;
+const MEAN_GAP_MS = 15;
+const WORKLOAD_START_MS = 100;
+const MAX_SKEW_MS = 1_000;
+const SETTLE_CAP_MS = 60_000;
+const SWEEP_ROUNDS_MAX = 8;
+const PROBE_EVERY_MS = 50;
+
+/** The simulator's node configuration: defaults, with short timers so runs stay short in virtual time too. */
+export function simConfig(): NodeConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    n: 3,
+    r: 2,
+    w: 2,
+    partitions: 64,
+    requestTimeoutMs: 250,
+    hintRetryIntervalMs: 300,
+    hintBatchMax: 50,
+  };
+}
+
+export async function runSimulation(opts: SimOptions): Promise<SimResult> {
+  const seed = opts.seed >>> 0;
+  const eventsPlanned = opts.events ?? DEFAULT_EVENTS;
+  const mutationName = opts.mutation ?? 'none';
+  const mutation = makeMutation(mutationName);
+  // Independent streams, so that e.g. dropping a fault leaves the workload as it was.
+  const master = new Prng(seed);
+  const scenarioRng = new Prng(master.nextUint32());
+  const workloadRng = new Prng(master.nextUint32());
+  const faultRng = new Prng(master.nextUint32());
+  const latencyRng = new Prng(master.nextUint32());
+  const hubRng = new Prng(master.nextUint32());
+  const diskRng = new Prng(master.nextUint32());
+  const mutationRng = new Prng(master.nextUint32());
+  const checkRng = new Prng(master.nextUint32());
+
+  const queue = new EventQueue();
+  const trace = new Trace(300, opts.traceSink ?? null);
+  const log = (text: string): void => trace.add(queue.now(), text);
+  queue.observe((t, label) => trace.add(t, `ev ${label}`));
+
+  // ---- the cluster ----
+  const config = simConfig();
+  const nodeCount = 3 + scenarioRng.int(4);
+  const regionCount = 1 + scenarioRng.int(Math.min(3, nodeCount));
+  const ids: NodeId[] = [];
+  const regionOfId = new Map<NodeId, string>();
+  for (let i = 0; i < nodeCount; i++) {
+    const id = asNodeId(`n${i + 1}`);
+    ids.push(id);
+    regionOfId.set(id, `r${(i % regionCount) + 1}`);
+  }
+  const ring: Ring = buildRing(ids.map((id, i) => ({ id, region: regionOfId.get(id)!, joinedAtMs: i })), config.partitions);
+  const links = new LinkFaults();
+  const baseLatency = new Map<string, number>();
+  for (const a of ids) {
+    for (const b of ids) {
+      const same = regionOfId.get(a) === regionOfId.get(b);
+      baseLatency.set(`${a}>${b}`, same ? 0.1 + scenarioRng.next() : 8 + scenarioRng.next() * 30);
+    }
+  }
+  const hub = new MemoryHub<PeerMsg>({
+    schedule: (delayMs, fn) => queue.schedule(delayMs, fn, 'hub'),
+    // Jitter on every message: later messages overtake earlier ones.
+    latencyMs: (from, to) => {
+      const base = baseLatency.get(`${from}>${to}`) ?? 1;
+      return base * (0.5 + latencyRng.next()) + links.extraDelayMs(from, to);
+    },
+    random: hubRng,
+  });
+  let backgroundErrors = 0;
+  const clocks = new Map<NodeId, SkewedClock>();
+  const nodes: SimNode[] = ids.map((id) => {
+    const slowDisk = scenarioRng.next() < 0.3;
+    const clock = new SkewedClock(queue, Math.round((scenarioRng.next() * 2 - 1) * 200));
+    clocks.set(id, clock);
+    return new SimNode({
+      id,
+      region: regionOfId.get(id)!,
+      hub,
+      queue,
+      links,
+      config,
+      ring,
+      regionOf: (x) => regionOfId.get(x),
+      clock,
+      // Group commit: a few ms on a good disk, tens on a slow one; either way longer than a same-region hop.
+      commitDelayMs: () => (slowDisk ? 15 + diskRng.next() * 65 : 1 + diskRng.next() * 7),
+      tickPhaseMs: () => diskRng.next() * config.hintRetryIntervalMs,
+      mutation,
+      mutationRandom: mutationRng,
+      log,
+      onBackgroundError: (err, what) => {
+        backgroundErrors++;
+        log(`background-error ${what}: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      },
+    });
+  });
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  log(`seed=${seed} mutation=${mutationName} nodes=${nodeCount} regions=${regionCount} ring=${ring.version}`);
+
+  // ---- the plan ----
+  const faultCount = Math.round(eventsPlanned * FAULT_SHARE);
+  const opCount = eventsPlanned - faultCount;
+  const history = new History();
+  const plan = planWorkload(workloadRng, opCount, WORKLOAD_START_MS, { meanGapMs: MEAN_GAP_MS, multiRegion: regionCount > 1 });
+  const loadEndMs = (plan.length > 0 ? plan[plan.length - 1]!.atMs : WORKLOAD_START_MS) + 1;
+  const faults = planFaults(faultRng, ids, faultCount, WORKLOAD_START_MS, loadEndMs, { maxSkewMs: MAX_SKEW_MS });
+  const workload = new Workload(queue, nodes, history, log);
+  workload.schedule(plan);
+
+  const injector = new FaultInjector({ queue, hub, links, nodes, clocks, workload, log });
+  for (const n of nodes) injector.startNode(n);
+  injector.schedule(faults, opts.disabledFaults);
+
+  // ---- 1. load ----
+  await queue.run(() => false, loadEndMs);
+  const loadMessages = hub.stats().sent;
+
+  // ---- 2. heal ----
+  const healMs = queue.now();
+  log('heal: faults end, every node restarts');
+  injector.heal();
+
+  const violations: Violation[] = [];
+  const hintsLeft = (): number => nodes.reduce((s, n) => s + n.hintCount(), 0);
+  const allUp = (): boolean => nodes.every((n) => n.isUp());
+  const converged = (): boolean => {
+    if (!allUp() || hintsLeft() > 0) return false;
+    for (const key of history.keys()) {
+      const digests = new Set(primariesOf(key).map((id) => digestOf(byId.get(id)!.own(key))));
+      if (digests.size > 1) return false;
+    }
+    return true;
+  };
+  const primariesOf = (key: string): NodeId[] => preferenceList(ring, partitionOf(key, ring.q), config.n);
+  let convergedAt: number | null = null;
+  const probe = (): void => {
+    if (convergedAt !== null) return;
+    if (converged()) convergedAt = queue.now();
+    else queue.schedule(PROBE_EVERY_MS, probe, 'probe');
+  };
+  probe();
+
+  await queue.run(() => allUp() && history.pendingCount() === 0 && hintsLeft() === 0, healMs + SETTLE_CAP_MS);
+  if (!allUp()) violations.push({ kind: 'restart-stuck', key: '-', detail: nodes.filter((n) => !n.isUp()).map((n) => n.id).join(',') });
+  if (history.pendingCount() > 0) {
+    const stuck = history.ops.filter((o) => o.outcome === 'pending').slice(0, 5).map((o) => `op#${o.id} ${o.kind} ${o.key} via ${o.node}`);
+    violations.push({ kind: 'op-never-settled', key: '-', detail: `${history.pendingCount()} client operations never settled: ${stuck.join('; ')}` });
+  }
+
+  // ---- 3. repair sweep (stands in for Merkle anti-entropy) ----
+  const commitsDone = (): boolean => nodes.every((n) => n.storage.stats().pendingOps === 0);
+  let sweepRounds = 0;
+  for (let round = 0; round < SWEEP_ROUNDS_MAX && allUp(); round++) {
+    sweepRounds++;
+    const before = nodes.reduce((s, n) => s + n.readRepairs(), 0);
+    log(`sweep round ${round + 1}`);
+    const reads = history.keys().map((key) => {
+      const via = nodes[checkRng.int(nodes.length)]!;
+      return via.coordinator.execute(key, { op: 'get' }, { r: config.n }).then(
+        () => undefined,
+        (err: unknown) => {
+          violations.push({ kind: 'sweep-read-failed', key, detail: `through ${via.id}: ${(err as { code?: string }).code ?? String(err)}` });
+        },
+      );
+    });
+    await queue.runUntilSettled(Promise.all(reads), queue.now() + SETTLE_CAP_MS);
+    // Let the repair writes land: run until no commit is pending and a request timeout has passed.
+    await queue.run(() => false, queue.now() + 2 * config.requestTimeoutMs);
+    await queue.run(commitsDone, queue.now() + SETTLE_CAP_MS);
+    const after = nodes.reduce((s, n) => s + n.readRepairs(), 0);
+    if (after === before) break;
+  }
+  if (convergedAt === null && converged()) convergedAt = queue.now();
+
+  // ---- 4. checks ----
+  violations.push(
+    ...checkReplicas({
+      history,
+      replicasOf: (key) => primariesOf(key).map((id) => ({ node: id, obj: byId.get(id)!.own(key) })),
+      hintCounts: nodes.map((n) => ({ node: n.id, hints: n.hintCount() })),
+    }),
+  );
+  // Expiry is judged by each node's own clock: read every session through every node.
+  const sessionKeys = history.keys().filter((k) => k.startsWith('sess/'));
+  for (const key of sessionKeys) {
+    for (const via of nodes) {
+      const read = via.coordinator.execute(key, { op: 'get' }, { r: config.n });
+      let obj: StoredObject | null = null;
+      let failed: unknown = null;
+      read.then((o) => { obj = o; }, (err: unknown) => { failed = err; });
+      await queue.runUntilSettled(read, queue.now() + SETTLE_CAP_MS);
+      if (failed !== null) {
+        const code = (failed as { code?: string }).code ?? String(failed);
+        violations.push({ kind: 'sweep-read-failed', key, detail: `session read through ${via.id}: ${code}` });
+        continue;
+      }
+      const nodeNowMs = clocks.get(via.id)!.nowMs();
+      violations.push(...checkSessionRead(history, { key, node: via.id, obj, nodeNowMs }, trueNowMs(queue), injector.maxSkewMs));
+    }
+  }
+  for (const v of violations) log(`VIOLATION ${v.kind} ${v.key}: ${v.detail}`);
+
+  const anomalies: string[] = [];
+  for (const key of history.keys()) anomalies.push(...findAnomalies(history, key, byId.get(primariesOf(key)[0]!)!.own(key)));
+  for (const a of anomalies) log(`ANOMALY ${a}`);
+  const traceTail = trace.lastLines();
+  return {
+    seed,
+    mutation: mutationName,
+    nodes: nodeCount,
+    regions: regionCount,
+    violations,
+    events: queue.executed(),
+    clientOps: history.ops.length,
+    ackedOps: history.ops.filter((o) => o.outcome === 'ok').length,
+    loadMessages,
+    messages: hub.stats().sent,
+    keysPerNode: nodes.map((n) => n.storage.size()),
+    convergeMs: convergedAt === null ? null : convergedAt - healMs,
+    sweepRounds,
+    anomalies,
+    backgroundErrors,
+    crashes: injector.crashes,
+    faultCounts: { ...injector.counts },
+    faults,
+    traceHash: trace.digest(),
+    traceLines: trace.lineCount(),
+    traceTail,
+    loadEndMs,
+    endMs: queue.now(),
+  };
+}
+
+function digestOf(obj: StoredObject | undefined): string {
+  return obj ? objectDigest(obj) : 'absent';
+}

@@ -1,0 +1,66 @@
+/**
+ * The store adapter's pure parts: field-level change detection
+ * (store-adapter/field-diff.ts), expiry from the cookie
+ * (store-adapter/session-expiry.ts) and the bounded snapshot LRU.
+ */
+import { strict as assert } from 'node:assert';
+import fc from 'fast-check';
+import { diffFields, jsonFields, snapshotOf } from '../../store-adapter/field-diff';
+import { sessionExpiresAtMs } from '../../store-adapter/session-expiry';
+import { SnapshotLru } from '../../store-adapter/snapshot-lru';
+
+const fieldsArb = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'cookie', 'user'), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 6 });
+
+describe('store-adapter/field-diff: only changed fields are sent', () => {
+  it('applying the change to what was loaded gives the saved session, and unchanged fields are not sent', () => {
+    const seed = Date.now() % 2 ** 31;
+    console.log(`      fast-check seed ${seed}`);
+    fc.assert(fc.property(fieldsArb, fieldsArb, (loadedData, nowData) => {
+      const loaded = snapshotOf(JSON.parse(JSON.stringify(loadedData)) as Record<string, unknown>);
+      const now = jsonFields(nowData);
+      const change = diffFields(loaded, now.fields, now.snapshot);
+      const applied = new Map(loaded);
+      for (const [k, v] of Object.entries(change.set)) applied.set(k, JSON.stringify(v));
+      for (const k of change.del) applied.delete(k);
+      assert.deepEqual(new Map([...applied].sort()), new Map([...now.snapshot].sort()));
+      for (const k of Object.keys(change.set)) assert.notEqual(loaded.get(k), now.snapshot.get(k), `${k} was unchanged`);
+    }), { seed, numRuns: 300 });
+  });
+
+  it('stores what JSON keeps: Dates as ISO strings, undefined and functions dropped; refuses cycles and BigInt', () => {
+    const when = new Date(0);
+    const { fields, bytes } = jsonFields({ when, gone: undefined, fn: () => 1, n: 1 });
+    assert.deepEqual(fields, { when: '1970-01-01T00:00:00.000Z', n: 1 });
+    assert.equal(bytes, Buffer.byteLength(JSON.stringify(fields)));
+    const cyclic: Record<string, unknown> = {};
+    cyclic.me = cyclic;
+    assert.throws(() => jsonFields(cyclic), TypeError);
+    assert.throws(() => jsonFields({ n: BigInt(1) }), TypeError);
+    assert.throws(() => jsonFields([1, 2]), TypeError);
+  });
+});
+
+describe('store-adapter/session-expiry: expiry like connect-redis', () => {
+  const NOW = 1_000_000;
+  it('uses cookie.expires (Date or ISO string), else cookie.maxAge, else the ttl', () => {
+    assert.equal(sessionExpiresAtMs({ cookie: { expires: new Date(NOW + 5) } }, NOW, 10), NOW + 5);
+    assert.equal(sessionExpiresAtMs({ cookie: { expires: new Date(NOW + 7).toISOString() } }, NOW, 10), NOW + 7);
+    assert.equal(sessionExpiresAtMs({ cookie: { expires: null, maxAge: 3000 } }, NOW, 10), NOW + 3000);
+    assert.equal(sessionExpiresAtMs({ cookie: { expires: 'not a date' } }, NOW, 10), NOW + 10_000);
+    assert.equal(sessionExpiresAtMs({}, NOW, 10), NOW + 10_000);
+    assert.equal(sessionExpiresAtMs(null, NOW, 86400), NOW + 86_400_000);
+  });
+});
+
+describe('store-adapter/snapshot-lru', () => {
+  it('keeps the most recently used snapshots up to its bound', () => {
+    const lru = new SnapshotLru(2);
+    lru.set('a', new Map([['x', '1']]));
+    lru.set('b', new Map());
+    assert.ok(lru.get('a'));
+    lru.set('c', new Map());
+    assert.equal(lru.size, 2);
+    assert.equal(lru.get('b'), undefined, 'b was least recently used');
+    assert.ok(lru.get('a') && lru.get('c'));
+  });
+});
