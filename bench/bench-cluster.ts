@@ -48,6 +48,7 @@ export interface NodePerf {
   cpuMs: { user: number; system: number };
   memory: { rss: number; heapUsed: number };
   peer: { messagesSent: number; messagesReceived: number; framesSent: number; bytesSent: number };
+  storage: { commits: number; rowsWritten: number };
 }
 
 export interface NodeStatusBody {

@@ -74,6 +74,8 @@ interface NodeRoundFigures {
   eventLoopP99Ms: number;
   peerMessagesSent: number;
   peerFramesSent: number;
+  commits: number;
+  rowsWritten: number;
   reads: number;
   writes: number;
   readRepairs: number;
@@ -120,6 +122,9 @@ interface SystemSummary {
   peerMessagesPerOp: number | null;
   /** WebSocket frames those messages took, per client operation. */
   peerFramesPerOp: number | null;
+  /** SQLite group commits per second per node, and rows per commit. */
+  commitsPerSPerNode: number | null;
+  rowsPerCommit: number | null;
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
@@ -151,6 +156,8 @@ async function ringstoreSystem(
           eventLoopP99Ms: s.perf?.eventLoop.p99Ms ?? NaN,
           peerMessagesSent: (s.perf?.peer.messagesSent ?? NaN) - (b.perf?.peer.messagesSent ?? NaN),
           peerFramesSent: (s.perf?.peer.framesSent ?? NaN) - (b.perf?.peer.framesSent ?? NaN),
+          commits: (s.perf?.storage.commits ?? NaN) - (b.perf?.storage.commits ?? NaN),
+          rowsWritten: (s.perf?.storage.rowsWritten ?? NaN) - (b.perf?.storage.rowsWritten ?? NaN),
           reads: s.stats.reads - b.stats.reads,
           writes: s.stats.writes - b.stats.writes,
           readRepairs: s.stats.readRepairs - b.stats.readRepairs,
@@ -259,6 +266,8 @@ async function alternate(ctx: RunContext, systems: System[], w: WorkloadOptions,
     const elMax: Record<string, number> = {};
     let msgs = 0;
     let frames = 0;
+    let commits = 0;
+    let rows = 0;
     let haveMsgs = false;
     for (const x of mine) {
       for (const n of x.nodes) {
@@ -266,6 +275,8 @@ async function alternate(ctx: RunContext, systems: System[], w: WorkloadOptions,
         if (Number.isFinite(n.peerMessagesSent)) {
           msgs += n.peerMessagesSent;
           frames += n.peerFramesSent;
+          commits += n.commits;
+          rows += n.rowsWritten;
           haveMsgs = true;
         }
       }
@@ -286,6 +297,8 @@ async function alternate(ctx: RunContext, systems: System[], w: WorkloadOptions,
       clientLoopMaxMs: Math.max(...mine.map((x) => x.clientLoopMaxMs)),
       peerMessagesPerOp: haveMsgs ? msgs / Math.max(1, ops) : null,
       peerFramesPerOp: haveMsgs ? frames / Math.max(1, ops) : null,
+      commitsPerSPerNode: haveMsgs ? (commits * 1000) / ms / Math.max(1, mine[0]!.nodes.length) : null,
+      rowsPerCommit: haveMsgs ? rows / Math.max(1, commits) : null,
     });
     curves.push({ name: short(s.name), color: s.color, points: percentileCurve(all) });
   }
@@ -429,6 +442,7 @@ function printReport(o: BenchOptions, rep: Report): void {
     line(`  longest pause of an idle probe process (the machine's scheduling floor): ${f1(s.probeLoopMaxMs)} ms; of the bench client: ${f1(s.clientLoopMaxMs)} ms`);
     if (s.peerMessagesPerOp !== null) {
       line(`  peer messages per operation (all nodes): ${s.peerMessagesPerOp.toFixed(2)} in ${(s.peerFramesPerOp ?? NaN).toFixed(2)} frames`);
+      line(`  SQLite group commits per second per node: ${f1(s.commitsPerSPerNode ?? NaN)}, rows per commit: ${f1(s.rowsPerCommit ?? NaN)}`);
     }
     const errs = rep.rounds.filter((r) => r.system === s.system).flatMap((r) => r.errorSamples);
     if (errs.length > 0) line(`  first errors: ${[...new Set(errs)].slice(0, 3).join(' | ')}`);

@@ -22,7 +22,7 @@
  */
 import { assert } from '../core/assert';
 import type { HlcStamp } from '../clock/hlc';
-import { canonicalString, compareStrings } from './canonical';
+import { canonicalString, compareStrings, sameData } from './canonical';
 
 export interface FieldRegister {
   /** A JSON value; null when the field is deleted. */
@@ -62,11 +62,16 @@ export function compareRegisters(a: FieldRegister, b: FieldRegister): number {
   const ad = a.d === true ? 1 : 0;
   const bd = b.d === true ? 1 : 0;
   if (ad !== bd) return ad - bd;
+  // Equal (stamp, writer) is the common case (two replicas' copies of one
+  // write), and their values are then equal: skip building canonical strings.
+  if (sameData(a.v, b.v)) return 0;
   return compareStrings(canonicalString(a.v), canonicalString(b.v));
 }
 
 export function mergeSessions(a: SessionState, b: SessionState): SessionState {
-  if (a === b) return a;
+  // Replicas mostly merge copies that are already equal (reads, read repair,
+  // re-delivered writes): a comparison is cheaper than building the join.
+  if (a === b || sameData(a, b)) return a;
   const destroyed = a.destroyed || b.destroyed;
   return {
     fields: destroyed ? NO_FIELDS : mergeFields(a.fields, b.fields),
@@ -168,4 +173,17 @@ function sortedRecord<T>(m: Map<string, T>): Readonly<Record<string, T>> {
 function checkedMs(ms: number): number {
   assert(Number.isFinite(ms) && ms >= 0, `bad time ${ms} ms`);
   return ms;
+}
+
+/**
+ * How long a destroyed session's tombstone outlives the session's own expiry.
+ * A replica that missed the destroy may hold a copy a concurrent touch kept
+ * alive; the tombstone must still exist when anti-entropy or a hint brings
+ * that copy back, or the logout would be undone.
+ */
+export const SESSION_TOMBSTONE_GRACE_MS = 60 * 60 * 1000;
+
+/** When a replica may sweep this session's record: its expiry, or the tombstone's grace after it. */
+export function sessionSweepableAtMs(state: SessionState): number {
+  return state.destroyed ? state.expiresAtMs + SESSION_TOMBSTONE_GRACE_MS : state.expiresAtMs;
 }

@@ -8,9 +8,10 @@
  *
  * Figures are kept for a window that `POST /admin/event-loop/reset` restarts,
  * so a benchmark can ask "the worst pause during this round". They are shown
- * in `/admin/status` under `perf`, with the CPU time of the process and the
- * peer-message counters, from which a benchmark derives CPU time and messages
- * per operation without touching the hot path either.
+ * in `/admin/status` under `perf`, with the CPU time of the process, the
+ * peer-message and group-commit counters, from which a benchmark derives CPU
+ * time, messages and commits per operation without touching the hot path
+ * either.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { FeatureHost } from './feature-host';
@@ -36,6 +37,8 @@ export interface PerfStatus {
   memory: { rss: number; heapUsed: number };
   /** Peer link counters (transport/ws-network.ts), cumulative. */
   peer: { messagesSent: number; messagesReceived: number; framesSent: number; bytesSent: number };
+  /** Group commits and the rows they wrote (storage/sqlite-storage.ts), cumulative. */
+  storage: { commits: number; rowsWritten: number };
 }
 
 export function installEventLoopMonitor(host: FeatureHost): void {
@@ -48,6 +51,7 @@ export function installEventLoopMonitor(host: FeatureHost): void {
     const cpu = process.cpuUsage();
     const mem = process.memoryUsage();
     const net = host.network.stats();
+    const st = host.storage.stats();
     // An empty histogram reports min/max as sentinels: show zeros until a sample lands.
     const empty = histogram.count === 0;
     return {
@@ -65,6 +69,7 @@ export function installEventLoopMonitor(host: FeatureHost): void {
         messagesSent: net.messagesSent, messagesReceived: net.messagesReceived,
         framesSent: net.framesSent, bytesSent: net.bytesSent,
       },
+      storage: { commits: st.commits, rowsWritten: st.rowsWritten },
     };
   });
 

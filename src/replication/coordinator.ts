@@ -22,7 +22,7 @@ import type { Hlc } from '../clock/hlc';
 import { cartAdd, cartRemove, cartSet, emptyCart } from '../crdt/cart';
 import { emptySession, sessionDestroy, sessionMaxStamp, sessionTouch, sessionWrite } from '../crdt/session';
 import {
-  mergeObjects, objectByteSize, objectDigest, type OpaqueValue, type StoredObject,
+  mergeObjects, objectByteSize, sameObject, type OpaqueValue, type StoredObject,
 } from '../crdt/stored-object';
 import type { Ring } from '../ring/ring';
 import { partitionOf } from '../ring/partitioner';
@@ -68,9 +68,28 @@ interface Reply {
 export class Coordinator {
   readonly stats: CoordinatorStats = { reads: 0, writes: 0, forwarded: 0, readRepairs: 0, hintsStored: 0 };
 
+  private readonly forwardedOps = new Map<string, Promise<StoredObject | null>>();
+
   constructor(private readonly d: CoordinatorDeps) {}
 
   /** Run `op` on `key`; resolves with the key's value as this coordinator sees it afterwards. */
+  /**
+   * A forwarded operation: the same `opId` delivered twice (a retried or
+   * duplicated message) returns the first run's result instead of writing
+   * twice. Remembers the last FORWARDED_OPS_MAX operations.
+   */
+  executeForwarded(opId: string | undefined, key: string, op: ClientOp, opts: RequestOptions): Promise<StoredObject | null> {
+    if (opId === undefined) return this.execute(key, op, opts);
+    const seen = this.forwardedOps.get(opId);
+    if (seen) return seen;
+    const run = this.execute(key, op, opts);
+    this.forwardedOps.set(opId, run);
+    if (this.forwardedOps.size > FORWARDED_OPS_MAX) this.forwardedOps.delete(this.forwardedOps.keys().next().value!);
+    // A failed run may be retried for real.
+    run.catch(() => this.forwardedOps.delete(opId));
+    return run;
+  }
+
   async execute(key: string, op: ClientOp, opts: RequestOptions = {}): Promise<StoredObject | null> {
     validateKey(key, this.d.config.limits);
     const ring = this.d.ring();
@@ -110,7 +129,8 @@ export class Coordinator {
     const remote = primaries.filter((p) => this.d.regionOf(p) !== this.d.selfRegion);
     const target = [...local, ...remote].find((p) => this.d.network.isReachable(p));
     if (target === undefined) return { done: false, obj: null };
-    const reply = await this.d.network.request(target, { type: 'coord', key, op, opts }, this.d.config.requestTimeoutMs * 2);
+    const opId = this.d.ids.unique();
+    const reply = await this.d.network.request(target, { type: 'coord', key, op, opts, opId }, this.d.config.requestTimeoutMs * 2);
     if (reply.type !== 'coord-ok') throw new RingstoreError('RS_ERR_INTERNAL', 500, `unexpected reply ${reply.type} to coord`);
     this.stats.forwarded += 1;
     return { done: true, obj: reply.obj };
@@ -304,10 +324,11 @@ export class Coordinator {
   private repair(key: string, replies: Reply[], primaries: NodeId[]): void {
     const merged = mergeReplies(replies);
     if (merged === null) return;
-    const want = objectDigest(merged);
     for (const r of replies) {
       if (!primaries.includes(r.node)) continue;
-      if (r.obj !== null && objectDigest(r.obj) === want) continue;
+      // A structural comparison, not digests: hashing every reply of every
+      // read cost about a tenth of a node's CPU (docs/benchmarks.md).
+      if (r.obj !== null && sameObject(r.obj, merged)) continue;
       this.stats.readRepairs += 1;
       const done =
         r.node === this.d.self
@@ -350,6 +371,8 @@ export class Coordinator {
     this.d.onBackgroundError?.(err, what);
   }
 }
+
+const FORWARDED_OPS_MAX = 10_000;
 
 function mergeReplies(replies: readonly Reply[]): StoredObject | null {
   let merged: StoredObject | null = null;

@@ -24,6 +24,6 @@ export async function dispatchReplication(
     case 'get':
       return { type: 'get-ok', obj: msg.own ? replica.own(msg.key) ?? null : replica.read(msg.key) };
     case 'coord':
-      return { type: 'coord-ok', obj: await coordinator.execute(msg.key, msg.op, msg.opts) };
+      return { type: 'coord-ok', obj: await coordinator.executeForwarded(msg.opId, msg.key, msg.op, msg.opts) };
   }
 }

@@ -16,8 +16,12 @@ export type PeerMsg =
   /** Read the replica's copy (its own merged with any hinted one; only its own with `own`). */
   | { type: 'get'; key: string; own?: boolean }
   | { type: 'get-ok'; obj: StoredObject | null }
-  /** Run a client operation as coordinator (forwarded by a node that is not a replica). */
-  | { type: 'coord'; key: string; op: ClientOp; opts: RequestOptions }
+  /**
+   * Run a client operation as coordinator (forwarded by a node that is not a
+   * replica). `opId` makes a repeated delivery return the first result
+   * instead of applying the write twice.
+   */
+  | { type: 'coord'; key: string; op: ClientOp; opts: RequestOptions; opId?: string }
   | { type: 'coord-ok'; obj: StoredObject | null }
   /** Membership gossip: the sender's table and heartbeats; the reply is the receiver's (membership/gossiper.ts). */
   | { type: 'gossip'; members: MemberRecord[]; beats?: HeartbeatEntry[] }

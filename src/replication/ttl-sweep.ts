@@ -24,6 +24,7 @@
  * stays whatever the index said.
  */
 import type { StoredObject } from '../crdt/stored-object';
+import { sessionSweepableAtMs } from '../crdt/session';
 
 export type SweepReason = 'expired' | 'destroyed';
 
@@ -46,7 +47,7 @@ export interface SweepPlan {
 /** Why the record may be removed at `nowMs`, or null if it must stay. */
 export function sweepReason(obj: StoredObject, nowMs: number): SweepReason | null {
   if (obj.kind !== 'session') return null;
-  if (obj.s.expiresAtMs > nowMs) return null;
+  if (sessionSweepableAtMs(obj.s) > nowMs) return null;
   return obj.s.destroyed ? 'destroyed' : 'expired';
 }
 
@@ -61,7 +62,8 @@ export function planSweep(candidates: Iterable<SweepCandidate>, nowMs: number): 
     if (obj === undefined) continue;
     const reason = sweepReason(obj, nowMs);
     if (reason === null) keep.push(key);
-    else remove.push({ key, reason, expiresAtMs: (obj as Extract<StoredObject, { kind: 'session' }>).s.expiresAtMs });
+    // The time the expiry index files it under (a tombstone's includes its grace).
+    else remove.push({ key, reason, expiresAtMs: sessionSweepableAtMs((obj as Extract<StoredObject, { kind: 'session' }>).s) });
   }
   return { remove, keep };
 }

@@ -154,6 +154,7 @@ export function validatePeerMsg(x: unknown, limits: Limits, n: number): PeerMsg 
         key: validateKey(x.key, limits),
         op: validateClientOp(x.op),
         opts: validateRequestOptions(x.opts, n),
+        ...(typeof x.opId === 'string' && x.opId.length > 0 && x.opId.length <= 200 ? { opId: x.opId } : {}),
       };
     case 'gossip':
       if (!Array.isArray(x.members) || x.members.length > 10_000) bad('gossip');

@@ -20,9 +20,25 @@ export const PARTITIONS_MAX = 1 << 16;
 
 const HASH_SPACE = 2 ** 32;
 
+/**
+ * Hashes of recent keys. A request's key is hashed several times on its way
+ * through a node (coordinator, replica, anti-entropy bookkeeping) and the
+ * same session keys come back request after request; an MD5 through
+ * node:crypto costs a few µs each, a Map look-up a fraction of that. Bounded:
+ * emptied when full, so memory stays at HASH_CACHE_MAX keys.
+ */
+const hashCache = new Map<string, number>();
+const HASH_CACHE_MAX = 1 << 16;
+
 /** The first 32 bits of MD5(UTF-8 key), as an unsigned integer. */
 export function hashKey(key: string): number {
-  return createHash('md5').update(key, 'utf8').digest().readUInt32BE(0);
+  let h = hashCache.get(key);
+  if (h === undefined) {
+    h = createHash('md5').update(key, 'utf8').digest().readUInt32BE(0);
+    if (hashCache.size >= HASH_CACHE_MAX) hashCache.clear();
+    hashCache.set(key, h);
+  }
+  return h;
 }
 
 /** Asserts q is a valid partition count. */

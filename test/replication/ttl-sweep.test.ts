@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { asPartitionId } from '../../src/core/ids';
-import { emptySession, sessionDestroy, sessionTouch, sessionWrite, type SessionState } from '../../src/crdt/session';
+import { emptySession, sessionDestroy, sessionSweepableAtMs, sessionTouch, sessionWrite, SESSION_TOMBSTONE_GRACE_MS, type SessionState } from '../../src/crdt/session';
 import type { StoredObject } from '../../src/crdt/stored-object';
 import { SweepWindow } from '../../src/replication/sweep-window';
 import { planSweep, sweepHorizonMs, sweepReason } from '../../src/replication/ttl-sweep';
@@ -31,11 +31,14 @@ describe('replication/ttl-sweep (docs/sessions-ttl.md: sweeps)', () => {
     assert.deepEqual(plan.keep, []);
   });
 
-  it('removes a destroyed tombstone only once its own expiry has passed', () => {
+  it('removes a destroyed tombstone only once its expiry and the tombstone grace have passed', () => {
     const tomb = session(NOW + 10_000, true);
     assert.equal(tomb.kind === 'session' && tomb.s.destroyed, true);
     assert.deepEqual(planSweep([{ key: 'k', obj: tomb }], NOW).remove, []);
-    assert.deepEqual(planSweep([{ key: 'k', obj: tomb }], NOW + 10_000).remove, [{ key: 'k', reason: 'destroyed', expiresAtMs: NOW + 10_000 }]);
+    assert.deepEqual(planSweep([{ key: 'k', obj: tomb }], NOW + 10_000).remove, [], 'kept through the grace');
+    const after = NOW + 10_000 + SESSION_TOMBSTONE_GRACE_MS;
+    assert.deepEqual(planSweep([{ key: 'k', obj: tomb }], after - 1).remove, []);
+    assert.deepEqual(planSweep([{ key: 'k', obj: tomb }], after).remove, [{ key: 'k', reason: 'destroyed', expiresAtMs: after }]);
   });
 
   it('never removes an unexpired session, even one the index offered (re-written meanwhile)', () => {
@@ -55,7 +58,7 @@ describe('replication/ttl-sweep (docs/sessions-ttl.md: sweeps)', () => {
     assert.deepEqual(plan.keep, ['cart/x']);
   });
 
-  it('removes exactly the sessions with expiresAtMs <= now (property)', () => {
+  it('removes exactly the sessions whose expiry (plus the tombstone grace for destroyed ones) has passed (property)', () => {
     fc.assert(fc.property(
       fc.array(fc.record({ exp: fc.integer({ min: NOW - 100_000, max: NOW + 100_000 }), destroyed: fc.boolean(), touch: fc.nat(50_000) })),
       fc.integer({ min: NOW - 100_000, max: NOW + 100_000 }),
@@ -70,7 +73,7 @@ describe('replication/ttl-sweep (docs/sessions-ttl.md: sweeps)', () => {
         const removed = new Set(plan.remove.map((r) => r.key));
         cands.forEach((c, i) => {
           const s = (c.obj as Extract<StoredObject, { kind: 'session' }>).s;
-          assert.equal(removed.has(c.key), s.expiresAtMs <= now, `k${i}`);
+          assert.equal(removed.has(c.key), sessionSweepableAtMs(s) <= now, `k${i}`);
           if (removed.has(c.key)) assert.equal(sweepReason(c.obj, now), s.destroyed ? 'destroyed' : 'expired');
         });
         assert.equal(plan.remove.length + plan.keep.length, cands.length);
