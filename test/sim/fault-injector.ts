@@ -2,8 +2,9 @@
  * Applies the fault schedule (fault-schedule.ts) to a simulated cluster:
  * MemoryHub for partitions, isolation, drops and duplicates; LinkFaults for
  * one-way cuts and slow links; the nodes for crashes, restarts and clock
- * skew. heal() ends every fault at once for the quiet period, including
- * crashes that were armed (mid-commit, after-ack) but had not struck yet.
+ * skew; membership.ts for joins and leaves. heal() ends every fault at once
+ * for the quiet period, including crashes that were armed (mid-commit,
+ * after-ack) but had not struck yet; a leave in flight runs on to its end.
  */
 import type { NodeId } from '../../src/core/ids';
 import type { MemoryHub } from '../../src/transport/memory-network';
@@ -23,6 +24,8 @@ export interface FaultInjectorDeps {
   clocks: ReadonlyMap<NodeId, SkewedClock>;
   workload: Workload;
   log: (text: string) => void;
+  /** Runs join and leave faults (membership.ts); returns false when it skipped one. */
+  membership?: { join(node: NodeId, region: string): boolean; leave(node: NodeId): boolean };
 }
 
 export class FaultInjector {
@@ -100,7 +103,7 @@ export class FaultInjector {
       case 'crash': {
         const crash = (n: SimNode): void => {
           // Keep two nodes up: a single crash is a crash, not an outage.
-          const up = nodes.filter((x) => x.state !== 'down').length;
+          const up = nodes.filter((x) => x.state !== 'down' && x.state !== 'left').length;
           if (this.quiet || n.state === 'down' || up <= 2) {
             log(`fault#${f.index} skipped`);
             return;
@@ -147,6 +150,16 @@ export class FaultInjector {
         this.d.clocks.get(fault.node)!.skewMs = fault.skewMs;
         this.maxSkewMs = Math.max(this.maxSkewMs, Math.abs(fault.skewMs));
         return;
+      case 'join':
+      case 'leave': {
+        const m = this.d.membership;
+        const done = m !== undefined && !this.quiet && (fault.kind === 'join' ? m.join(fault.node, fault.region) : m.leave(fault.node));
+        if (!done) {
+          this.counts[fault.kind]!--;
+          log(`fault#${f.index} skipped`);
+        }
+        return;
+      }
     }
   }
 }

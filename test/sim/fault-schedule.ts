@@ -26,7 +26,11 @@ export type Fault =
   | { kind: 'drop-rate'; rate: number }
   | { kind: 'duplicate-rate'; rate: number }
   | { kind: 'slow-link'; from: NodeId; to: NodeId; extraMs: number; forMs: number }
-  | { kind: 'skew'; node: NodeId; skewMs: number };
+  | { kind: 'skew'; node: NodeId; skewMs: number }
+  /** A new member joins (docs/membership.md): its ring claim comes last, partitions move to it. */
+  | { kind: 'join'; node: NodeId; region: string }
+  /** A member leaves: every ring drops it, it hands its partitions off, then stops for good. */
+  | { kind: 'leave'; node: NodeId };
 
 /**
  * When a crash strikes, once its time has come: at once; halfway through the
@@ -118,6 +122,10 @@ function drawFault(random: Random, nodes: readonly NodeId[], shape: FaultShape):
     }
     case 'skew':
       return { kind, node: pickNode(random, nodes), skewMs: Math.round((random.next() * 2 - 1) * shape.maxSkewMs) };
+    case 'join':
+    case 'leave':
+      // Never drawn here (not in WEIGHTS): planMembership plans them.
+      return { kind: 'heal' };
   }
 }
 
@@ -131,6 +139,30 @@ export function planFaults(
   }
   drawn.sort((a, b) => a.atMs - b.atMs);
   return drawn.map((d, index) => ({ index, ...d }));
+}
+
+/**
+ * Membership changes, drawn from their own stream and indexed after the
+ * other faults (so adding them changed no other fault's draw or index): a
+ * join in the first half of the load with probability 0.6, and, when at
+ * least four nodes remain members, a leave of one of the first nodes in the
+ * second half with probability 0.5. The injector runs at most one change at
+ * a time and skips one that comes while another is in flight.
+ */
+export function planMembership(
+  random: Random, nodes: readonly NodeId[], regions: readonly string[], startMs: number, endMs: number, firstIndex: number,
+): ScheduledFault[] {
+  const out: ScheduledFault[] = [];
+  const span = endMs - startMs;
+  const join = random.next() < 0.6;
+  const joinAt = startMs + span * (0.1 + 0.4 * random.next());
+  const joinRegion = regions[random.int(regions.length)]!;
+  const leave = random.next() < 0.5;
+  const leaveAt = startMs + span * (0.5 + 0.4 * random.next());
+  const leaver = nodes[random.int(nodes.length)]!;
+  if (join) out.push({ index: 0, atMs: joinAt, fault: { kind: 'join', node: `n${nodes.length + 1}` as NodeId, region: joinRegion } });
+  if (leave && nodes.length + (join ? 1 : 0) > 3) out.push({ index: 0, atMs: leaveAt, fault: { kind: 'leave', node: leaver } });
+  return out.map((f, i) => ({ ...f, index: firstIndex + i }));
 }
 
 export function describeFault(f: Fault): string {
@@ -156,5 +188,9 @@ export function describeFault(f: Fault): string {
       return `slow-link ${f.from}->${f.to} +${f.extraMs} ms for ${f.forMs} ms`;
     case 'skew':
       return `skew ${f.node} ${f.skewMs} ms`;
+    case 'join':
+      return `join ${f.node} in ${f.region}`;
+    case 'leave':
+      return `leave ${f.node}`;
   }
 }

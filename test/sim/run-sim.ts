@@ -31,6 +31,7 @@ interface CliOptions {
   seed?: number;
   verbose: boolean;
   mutation: MutationName;
+  antiEntropy: boolean;
   dropFaults: number[];
   shrink: boolean;
   json: boolean;
@@ -52,10 +53,11 @@ function indexList(v: string): number[] {
 }
 
 /** The command line that reruns exactly this run. */
-export function replayCommand(r: Pick<SimResult, 'seed' | 'mutation'>, events: number, dropped: readonly number[] = []): string {
+export function replayCommand(r: Pick<SimResult, 'seed' | 'mutation' | 'antiEntropy'>, events: number, dropped: readonly number[] = []): string {
   const parts = ['npm run sim --', `--seed ${r.seed}`];
   if (events !== DEFAULT_EVENTS) parts.push(`--events ${events}`);
   if (r.mutation !== 'none') parts.push(`--mutation ${r.mutation}`);
+  if (!r.antiEntropy) parts.push('--no-anti-entropy');
   if (dropped.length > 0) parts.push(`--drop-faults ${dropped.join(',')}`);
   return parts.join(' ');
 }
@@ -76,7 +78,15 @@ function printSummary(s: SimSummary, out: (line: string) => void): void {
         `max ${s.convergeMs.max.toFixed(0)}, mean ${s.convergeMs.mean.toFixed(0)}${s.neverConverged > 0 ? `; never converged: ${s.neverConverged}` : ''}`,
     );
   }
-  out(`repair sweep rounds after heal: mean ${s.sweepRounds.toFixed(2)}`);
+  out(
+    `anti-entropy after heal: ${s.aeRepairs} keys repaired (${s.aeExchangesPerRun.toFixed(0)} exchanges per run); ` +
+      `fallback repair sweep: ${s.sweepRepairs} read repairs in ${s.runsSweepRepaired} runs, rounds mean ${s.sweepRounds.toFixed(2)}`,
+  );
+  const k = s.keysMovedOnJoin;
+  out(
+    `membership: ${s.joins} joins, ${s.leaves} leaves; keys moved on join: mean ${(100 * k.mean).toFixed(1)}%, ` +
+      `p50 ${(100 * k.p50).toFixed(1)}%, max ${(100 * k.max).toFixed(1)}%; partitions moved on join: mean ${(100 * s.partitionsMovedOnJoin.mean).toFixed(1)}%`,
+  );
 }
 
 /** "kind key: detail" as a violation (--strict). */
@@ -94,7 +104,7 @@ async function traceExcerpt(r: SimResult, events: number, dropped: ReadonlySet<n
     line.includes(` ${v.key}`) || (opId !== undefined && line.includes(`${opId} `)) ||
     / (fault#\d+ [a-z]|crashed|started epoch|VIOLATION)/.test(line);
   const again = await runSimulation({
-    seed: r.seed, events, mutation: r.mutation, disabledFaults: dropped,
+    seed: r.seed, events, mutation: r.mutation, antiEntropy: r.antiEntropy, disabledFaults: dropped,
     traceSink: (line) => { if (wanted(line) && !line.includes(' ev ')) lines.push(line); },
   });
   if (again.traceHash !== r.traceHash) lines.push(`(replay diverged: trace ${again.traceHash} != ${r.traceHash})`);
@@ -118,6 +128,7 @@ async function main(argv: string[]): Promise<number> {
           return v;
         }),
     )
+    .option('--no-anti-entropy', 'repair after heal by the read-repair sweep alone, without anti-entropy exchanges')
     .option('--drop-faults <list>', 'leave these fault indices out (from --shrink)', indexList, [] as number[])
     .option('--shrink', 'shrink the fault schedule of the first failing seed', false)
     .option('--json', 'print the summary as JSON before the last line', false)
@@ -142,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
       seed,
       events: o.events,
       mutation: o.mutation,
+      antiEntropy: o.antiEntropy,
       disabledFaults: dropped,
       traceSink: o.verbose ? out : undefined,
     });
@@ -168,7 +180,7 @@ async function main(argv: string[]): Promise<number> {
   if (o.shrink && failures.length > 0) {
     const first = failures[0]!;
     out(`shrinking the fault schedule of seed ${first.seed} (${first.faults.length} faults)...`);
-    const shrunk = await shrinkFaults({ seed: first.seed, events: o.events, mutation: o.mutation });
+    const shrunk = await shrinkFaults({ seed: first.seed, events: o.events, mutation: o.mutation, antiEntropy: o.antiEntropy });
     if (shrunk) {
       const kept = first.faults.filter((f) => !shrunk.dropped.includes(f.index));
       out(`still fails with ${kept.length} of ${first.faults.length} faults (${shrunk.runs} runs):`);

@@ -13,12 +13,13 @@ export const SIM_EPOCH_MS = 1_700_000_000_000;
 export class SkewedClock implements Clock {
   constructor(private readonly queue: EventQueue, public skewMs = 0) {}
 
+  /** Whole milliseconds, as Date.now(): stamps go on the wire, whose validation wants integers. */
   nowMs(): number {
-    return SIM_EPOCH_MS + this.queue.now() + this.skewMs;
+    return Math.floor(SIM_EPOCH_MS + this.queue.now() + this.skewMs);
   }
 }
 
 /** The true time of the run: what clients use to compute session expiries. */
 export function trueNowMs(queue: EventQueue): number {
-  return SIM_EPOCH_MS + queue.now();
+  return Math.floor(SIM_EPOCH_MS + queue.now());
 }

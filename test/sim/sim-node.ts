@@ -11,8 +11,18 @@
  * again), and builds a fresh Replica, Coordinator and HintedHandoff. The
  * old instances may still hold pending promises; they fail against the
  * closed storage and the closed endpoint, and nothing they finish counts.
+ *
+ * Besides, as RingstoreNode's features do: anti-entropy (hash trees per
+ * partition over the node's own copies, answering peers' tree queries as
+ * node/anti-entropy-service.ts does; the simulation drives the exchanges)
+ * and partition handoff (replication/partition-handoff.ts, ticked on the
+ * virtual clock the way node/handoff-service.ts ticks it, its plan saved in
+ * meta so a restart finishes it). The ring is read through `ring()`, so a
+ * membership change reaches every node, and a node that leaves stops for
+ * good (state 'left') once it has handed everything off.
  */
-import type { NodeId } from '../../src/core/ids';
+import type { NodeId, PartitionId } from '../../src/core/ids';
+import { NotReplicaError } from '../../src/core/errors';
 import type { NodeConfig } from '../../src/core/config';
 import type { Random } from '../../src/core/prng';
 import { Hlc } from '../../src/clock/hlc';
@@ -26,12 +36,20 @@ import { IdMint } from '../../src/replication/id-mint';
 import type { PeerMsg } from '../../src/replication/peer-message';
 import { dispatchReplication, isReplicationMsg } from '../../src/replication/peer-dispatch';
 import { Replica } from '../../src/replication/replica';
+import { preferenceList } from '../../src/ring/preference-list';
+import { answerTreeQueryMsg, isTreeQueryMsg, networkPeer } from '../../src/replication/anti-entropy/anti-entropy-peer';
+import type { TreeShape } from '../../src/replication/anti-entropy/hash-tree';
+import { exchangePartition, type ExchangeResult } from '../../src/replication/anti-entropy/partition-exchange';
+import { PartitionTrees } from '../../src/replication/anti-entropy/partition-trees';
+import { PartitionHandoff } from '../../src/replication/partition-handoff';
 import type { EventQueue } from './event-queue';
 import type { Mutation } from './mutations';
 import type { SkewedClock } from './sim-clock';
 import { LinkFaults, SimEndpoint } from './sim-network';
 
-export type NodeState = 'up' | 'down' | 'starting';
+export type NodeState = 'up' | 'down' | 'starting' | 'left';
+
+const PENDING_META = 'handoff.pending';
 
 export interface SimNodeDeps {
   id: NodeId;
@@ -40,7 +58,8 @@ export interface SimNodeDeps {
   queue: EventQueue;
   links: LinkFaults;
   config: NodeConfig;
-  ring: Ring;
+  /** The ring this node holds now (membership changes swap it). */
+  ring: () => Ring;
   regionOf: (id: NodeId) => string | undefined;
   clock: SkewedClock;
   /** Group-commit delay of this node's disk, drawn per commit. */
@@ -66,6 +85,10 @@ export class SimNode {
   replica!: Replica;
   coordinator!: Coordinator;
   handoff!: HintedHandoff;
+  trees!: PartitionTrees;
+  partitions!: PartitionHandoff;
+  /** The ring version this node's handoff has planned for and swept orphans under (handoffIdle). */
+  private handoffSwept = '';
   private endpoint: SimEndpoint | null = null;
   private hasStorage = false;
   private midCommit: (() => void) | null = null;
@@ -102,18 +125,19 @@ export class SimNode {
     const endpoint = new SimEndpoint(d.hub.join(d.id, d.region), d.links, d.log, d.mutation.interceptor(d.mutationRandom));
     this.endpoint = endpoint;
     const replica = new Replica(d.id, port, d.config.partitions);
+    const ids = new IdMint(d.id, epoch);
     const coordinator = new Coordinator({
       self: d.id,
       selfRegion: d.region,
       network: endpoint,
       replica,
-      ring: () => d.ring,
+      ring: d.ring,
       regionOf: d.regionOf,
       config: d.config,
       defaultConsistency: 'global',
       clock: d.clock,
       hlc: new Hlc(d.clock),
-      ids: new IdMint(d.id, epoch),
+      ids,
       onBackgroundError: d.onBackgroundError,
     });
     d.mutation.patchCoordinator(coordinator);
@@ -124,8 +148,48 @@ export class SimNode {
     this.replica = replica;
     this.coordinator = coordinator;
     this.handoff = handoff;
+    // Anti-entropy trees over this node's own copies (node/anti-entropy-service.ts).
+    const trees = new PartitionTrees(storage, { partitions: d.config.partitions, shape: this.shape(), rebuildMs: d.config.antiEntropyTreeRebuildMs });
+    replica.onChange((key) => trees.noteChange(key));
+    this.trees = trees;
+    // Partition handoff (node/handoff-service.ts), its epoch bump as RingstoreNode.advanceEpoch.
+    let epochChain: Promise<unknown> = Promise.resolve();
+    const partitions = new PartitionHandoff({
+      self: d.id,
+      network: endpoint,
+      storage: port,
+      ring: d.ring,
+      n: d.config.n,
+      batchKeys: d.config.handoffBatchKeys,
+      streamsMax: d.config.handoffStreamsMax,
+      timeoutMs: d.config.requestTimeoutMs * 2,
+      usable: (id) => endpoint.isReachable(id),
+      beforeDrop: async () => {
+        const next = epochChain.then(async () => {
+          const e = ids.currentEpoch() + 1;
+          await storage.setMeta('epoch', String(e));
+          ids.advanceEpoch(e);
+          this.epoch = e;
+        });
+        epochChain = next.catch(() => undefined);
+        await next;
+      },
+      nowMs: () => d.clock.nowMs(),
+      retryBaseMs: 100,
+      retryMaxMs: 1_000,
+    });
+    const saved = storage.getMeta(PENDING_META);
+    if (saved) partitions.restore(JSON.parse(saved) as Record<string, string[]>);
+    this.partitions = partitions;
     endpoint.setHandler((_from, msg) => {
       if (isReplicationMsg(msg)) return dispatchReplication(d.id, msg, replica, coordinator);
+      if (isTreeQueryMsg(msg)) {
+        return answerTreeQueryMsg(msg, d.config.partitions, this.shape(), (p) => {
+          if (!this.replicates(p)) throw new NotReplicaError(`${d.id} does not replicate partition ${p}`);
+          return trees.tree(p, d.clock.nowMs());
+        });
+      }
+      if (msg.type === 'handoff-begin' || msg.type === 'handoff-end') return { type: 'handoff-ok' };
       return undefined;
     });
     // As RingstoreNode: offer hints as soon as a link comes up, and on a timer.
@@ -139,6 +203,39 @@ export class SimNode {
       d.queue.schedule(d.config.hintRetryIntervalMs, tick, `handoff-tick ${d.id}`);
     };
     d.queue.schedule(d.tickPhaseMs(), tick, `handoff-tick ${d.id}`);
+    // As HandoffService.tick: plan on a ring change, sweep orphans once the ring has been still, pump.
+    // A restarted node has swept nothing yet (what it restored or still holds is judged afresh).
+    this.handoffSwept = '';
+    let lastRing = d.ring();
+    const startedAt = d.queue.now();
+    let stillSince = startedAt;
+    let savedPending = saved ?? '{}';
+    const persist = (): void => {
+      if (this.incarnation !== incarnation || this.state !== 'up') return;
+      const json = JSON.stringify(partitions.snapshot());
+      if (json === savedPending) return;
+      savedPending = json;
+      storage.setMeta(PENDING_META, json).catch((err) => d.onBackgroundError(err, 'saving handoff plan'));
+    };
+    const partitionTick = (): void => {
+      if (this.incarnation !== incarnation || this.state !== 'up') return;
+      const ring = d.ring();
+      if (ring.version !== lastRing.version) {
+        partitions.ringChanged(lastRing, ring);
+        d.log(`${d.id} ring ${lastRing.version} -> ${ring.version}: ${partitions.status().active} partitions to hand off`);
+        lastRing = ring;
+        stillSince = d.queue.now();
+      }
+      const settleMs = 3 * d.config.handoffIntervalMs;
+      if (d.queue.now() - stillSince >= settleMs && d.queue.now() - startedAt >= settleMs) {
+        partitions.sweepOrphans();
+        this.handoffSwept = ring.version;
+      }
+      persist();
+      if (!partitions.idle()) partitions.pump().then(persist, (err) => d.onBackgroundError(err, 'partition handoff'));
+      d.queue.schedule(d.config.handoffIntervalMs, partitionTick, `partition-tick ${d.id}`);
+    };
+    d.queue.schedule(d.tickPhaseMs(), partitionTick, `partition-tick ${d.id}`);
     this.state = 'up';
     d.log(`${d.id} started epoch=${epoch} keys=${storage.size()} hints=${storage.hintCount()}`);
   }
@@ -166,10 +263,42 @@ export class SimNode {
     }
   }
 
+  /** One anti-entropy exchange of `partition` with `peer` (node/anti-entropy-service.ts exchange()). */
+  async exchange(partition: PartitionId, peer: NodeId): Promise<ExchangeResult> {
+    const d = this.d;
+    const now = d.clock.nowMs();
+    const endpoint = this.endpoint;
+    if (this.state !== 'up' || !endpoint) throw new NotReplicaError(`${this.id} is not up`);
+    const remote = networkPeer(endpoint, peer, { partition, shape: this.shape(), timeoutMs: d.config.requestTimeoutMs });
+    return exchangePartition(this.trees.tree(partition, now), this.replica, remote, { nowMs: now, keysMax: d.config.antiEntropyKeysMax });
+  }
+
+  /** Whether this node replicates `p` under the ring it holds now. */
+  replicates(p: PartitionId): boolean {
+    return preferenceList(this.d.ring(), p, this.d.config.n).includes(this.id);
+  }
+
+  /** Up, and partition handoff has planned for the ring of now, swept its orphans under it, and has no work left. */
+  handoffIdle(): boolean {
+    return this.state === 'up' && this.handoffSwept === this.d.ring().version && this.partitions.idle();
+  }
+
+  /** Stop for good after leaving the cluster: nothing restarts it. */
+  stopForGood(): void {
+    this.crash();
+    this.state = 'left';
+    this.d.log(`${this.id} left the cluster`);
+  }
+
+  private shape(): TreeShape {
+    return { fanout: this.d.config.antiEntropyTreeFanout, depth: this.d.config.antiEntropyTreeDepth };
+  }
+
   /** Power loss: uncommitted writes are gone, links reset. */
   crash(): void {
-    if (this.state === 'down') return;
+    if (this.state === 'down' || this.state === 'left') return;
     if (this.state === 'up') {
+      void this.partitions.stop();
       this.retired.readRepairs += this.coordinator.stats.readRepairs;
       this.retired.hintsDelivered += this.handoff.delivered();
     }

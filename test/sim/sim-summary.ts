@@ -3,7 +3,9 @@
  * messages per client operation, load balance across nodes (max/mean keys
  * held), time to converge after heal (virtual ms), plus how many operations
  * were acknowledged and how often a retried coordination left one write
- * under two dots. docs/simulation.md quotes them.
+ * under two dots; what anti-entropy and the fallback sweep repaired in the
+ * quiet period; joins, leaves and the share of keys a join moved.
+ * docs/simulation.md quotes them.
  */
 import type { SimResult } from './simulation';
 
@@ -26,6 +28,17 @@ export interface SimSummary {
   convergeMs: Distribution;
   neverConverged: number;
   sweepRounds: number;
+  /** Keys the quiet period's anti-entropy repaired, and read repairs the fallback sweep made after it (all runs). */
+  aeRepairs: number;
+  sweepRepairs: number;
+  /** Runs whose sweep still repaired something. */
+  runsSweepRepaired: number;
+  aeExchangesPerRun: number;
+  joins: number;
+  leaves: number;
+  /** Per join: keys written so far whose replica set changed, over those keys; and the same for partitions. */
+  keysMovedOnJoin: Distribution;
+  partitionsMovedOnJoin: Distribution;
   /** Anomalies (one write under two dots), by kind. */
   anomalies: Record<string, number>;
   violationKinds: Record<string, number>;
@@ -60,6 +73,14 @@ export function summarize(results: readonly SimResult[]): SimSummary {
     convergeMs: distribution(results.flatMap((r) => (r.convergeMs === null ? [] : [r.convergeMs]))),
     neverConverged: results.filter((r) => r.convergeMs === null).length,
     sweepRounds: results.length === 0 ? 0 : sum((r) => r.sweepRounds) / results.length,
+    aeRepairs: sum((r) => r.aeRepairs),
+    sweepRepairs: sum((r) => r.sweepRepairs),
+    runsSweepRepaired: results.filter((r) => r.sweepRepairs > 0).length,
+    aeExchangesPerRun: results.length === 0 ? 0 : sum((r) => r.aeExchanges) / results.length,
+    joins: sum((r) => r.joins),
+    leaves: sum((r) => r.leaves),
+    keysMovedOnJoin: distribution(results.flatMap((r) => r.joinFigures.filter((j) => j.keys > 0).map((j) => j.keysMoved / j.keys))),
+    partitionsMovedOnJoin: distribution(results.flatMap((r) => r.joinFigures.map((j) => j.partitionsMoved / j.partitions))),
     anomalies: countKinds(results.flatMap((r) => r.anomalies.map((a) => a.split(' ')[0]!))),
     violationKinds: kinds,
   };

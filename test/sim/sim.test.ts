@@ -56,11 +56,29 @@ describe('sim/simulation', function () {
       assert.ok(s.ackedShare > 0.2 && s.ackedShare < 0.98, `some but not all operations were acknowledged (${s.ackedShare})`);
       assert.ok(s.msgsPerOp > 1, `messages per operation ${s.msgsPerOp}`);
       assert.ok(s.loadMaxOverMean.mean >= 1, 'load balance is max/mean');
+      // Membership changes under load (membership.ts): they happened, and their keys moved.
+      assert.ok(s.joins >= 2 && s.leaves >= 2, `joins (${s.joins}) and leaves (${s.leaves}) happened`);
+      assert.ok(s.keysMovedOnJoin.mean > 0 && s.keysMovedOnJoin.max < 1, `a join moves some keys, never all (${s.keysMovedOnJoin.mean})`);
+      // Anti-entropy ran in every quiet period and left the fallback sweep nothing to repair.
+      assert.ok(results.every((r) => r.aeExchanges > 0), 'anti-entropy exchanged in every run');
+      assert.equal(s.sweepRepairs, 0, `the fallback sweep repaired nothing after anti-entropy (runs: ${results.filter((r) => r.sweepRepairs > 0).map((r) => r.seed).join(',')})`);
       console.log(
         `      ${s.seeds} seeds, ${s.events} events, ${s.clientOps} client ops (${(100 * s.ackedShare).toFixed(0)}% acknowledged), ` +
           `${s.msgsPerOp.toFixed(2)} msgs/op, keys max/mean ${s.loadMaxOverMean.mean.toFixed(2)}, ` +
           `converged after heal in p50 ${s.convergeMs.p50.toFixed(0)} / max ${s.convergeMs.max.toFixed(0)} virtual ms`,
       );
+      console.log(
+        `      anti-entropy repaired ${s.aeRepairs} keys, the sweep ${s.sweepRepairs}; ${s.joins} joins, ${s.leaves} leaves, ` +
+          `keys moved on join ${(100 * s.keysMovedOnJoin.mean).toFixed(1)}% (mean)`,
+      );
+    });
+
+    it('replays a run with a join and a leave byte for byte', async () => {
+      const r = results.find((x) => x.joins > 0 && x.leaves > 0);
+      assert.ok(r, 'some seed joined and left');
+      const again = await runSimulation({ seed: r.seed, events: TEST_EVENTS });
+      assert.equal(again.traceHash, r.traceHash, `seed ${r.seed} ran differently the second time`);
+      assert.deepEqual(again.joinFigures, r.joinFigures);
     });
   });
 });

@@ -10,28 +10,34 @@
  *  1. load: clients and faults as scheduled;
  *  2. heal: partitions, cuts, slow links, drops and duplicates end, every
  *     down node restarts; the run waits for every client operation to settle
- *     and every hint to be delivered;
- *  3. repair sweep: a read at R = N of every key ever written, through a
- *     random live node, repeated until a sweep makes no read repair. This
- *     stands in for Merkle anti-entropy until that lands (docs/simulation.md);
- *  4. checks.
+ *     and every hint to be delivered, and for a membership change in flight
+ *     (join, leave; membership.ts) to finish its partition handoff;
+ *  3. anti-entropy: Merkle-tree exchanges (replication/anti-entropy) of
+ *     every partition between every pair of its replicas on the final ring,
+ *     over the simulated network, in rounds until a round repairs nothing;
+ *  4. repair sweep, the fallback check: a read at R = N of every key ever
+ *     written, through a random member, repeated until a sweep makes no read
+ *     repair. After anti-entropy it should repair nothing; what it does
+ *     repair is reported (sweepRepairs);
+ *  5. checks, against the replicas of the final ring.
  *
  * Same seed (and options), same run: the trace hash is the proof, and
  * sim.test.ts checks it.
  */
-import { asNodeId, type NodeId } from '../../src/core/ids';
+import { asNodeId, asPartitionId, type NodeId } from '../../src/core/ids';
 import { DEFAULT_CONFIG, type NodeConfig } from '../../src/core/config';
 import { Prng } from '../../src/core/prng';
 import type { StoredObject } from '../../src/crdt/stored-object';
 import { objectDigest } from '../../src/crdt/stored-object';
-import { buildRing, type Ring } from '../../src/ring/ring';
+import type { RingMember } from '../../src/ring/ring';
 import { partitionOf } from '../../src/ring/partitioner';
 import { preferenceList } from '../../src/ring/preference-list';
 import { MemoryHub } from '../../src/transport/memory-network';
 import type { PeerMsg } from '../../src/replication/peer-message';
 import { EventQueue } from './event-queue';
 import { FaultInjector } from './fault-injector';
-import { planFaults, type ScheduledFault } from './fault-schedule';
+import { planFaults, planMembership, type ScheduledFault } from './fault-schedule';
+import { Membership, type JoinFigures } from './membership';
 import { History } from './history';
 import { checkReplicas, checkSessionRead, findAnomalies, type Violation } from './invariants';
 import { mutation as makeMutation, type MutationName } from './mutations';
@@ -48,6 +54,13 @@ export interface SimOptions {
   mutation?: MutationName;
   /** Fault indices to leave out (the shrinker's and replay's --drop-faults). */
   disabledFaults?: ReadonlySet<number>;
+  /**
+   * Run the quiet period's anti-entropy exchanges (default true). Off, the
+   * repair sweep alone converges the replicas, through read repair: how the
+   * no-read-repair mutation is caught, since anti-entropy is the other
+   * repair path and would mask it (--no-anti-entropy).
+   */
+  antiEntropy?: boolean;
   /** Receives every trace line (--verbose). */
   traceSink?: (line: string) => void;
 }
@@ -55,6 +68,7 @@ export interface SimOptions {
 export interface SimResult {
   seed: number;
   mutation: MutationName;
+  antiEntropy: boolean;
   nodes: number;
   regions: number;
   violations: Violation[];
@@ -70,6 +84,16 @@ export interface SimResult {
   /** Virtual ms from heal until every replica of every key agreed and no hint was left; null if never. */
   convergeMs: number | null;
   sweepRounds: number;
+  /** Keys the quiet period's anti-entropy exchanges changed (on either side), and its rounds. */
+  aeRepairs: number;
+  aeRounds: number;
+  aeExchanges: number;
+  /** Read repairs the fallback repair sweep made (0 when anti-entropy left nothing to do). */
+  sweepRepairs: number;
+  /** Joins and leaves that happened, and the keys each join moved. */
+  joins: number;
+  leaves: number;
+  joinFigures: JoinFigures[];
   /** One client write held under two dots (retried coordinations; invariants.ts findAnomalies). */
   anomalies: string[];
   backgroundErrors: number;
@@ -93,6 +117,7 @@ const WORKLOAD_START_MS = 100;
 const MAX_SKEW_MS = 1_000;
 const SETTLE_CAP_MS = 60_000;
 const SWEEP_ROUNDS_MAX = 8;
+const AE_ROUNDS_MAX = 6;
 const PROBE_EVERY_MS = 50;
 
 /** The simulator's node configuration: defaults, with short timers so runs stay short in virtual time too. */
@@ -106,6 +131,11 @@ export function simConfig(): NodeConfig {
     requestTimeoutMs: 250,
     hintRetryIntervalMs: 300,
     hintBatchMax: 50,
+    handoffIntervalMs: 200,
+    handoffBatchKeys: 64,
+    // Small trees: a simulated partition holds a handful of keys.
+    antiEntropyTreeFanout: 4,
+    antiEntropyTreeDepth: 2,
   };
 }
 
@@ -124,6 +154,8 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const diskRng = new Prng(master.nextUint32());
   const mutationRng = new Prng(master.nextUint32());
   const checkRng = new Prng(master.nextUint32());
+  // Drawn last, so that runs keep every other stream they had before membership changes came.
+  const membershipRng = new Prng(master.nextUint32());
 
   const queue = new EventQueue();
   const trace = new Trace(300, opts.traceSink ?? null);
@@ -141,7 +173,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     ids.push(id);
     regionOfId.set(id, `r${(i % regionCount) + 1}`);
   }
-  const ring: Ring = buildRing(ids.map((id, i) => ({ id, region: regionOfId.get(id)!, joinedAtMs: i })), config.partitions);
+  const members: RingMember[] = ids.map((id, i) => ({ id, region: regionOfId.get(id)!, joinedAtMs: i }));
   const links = new LinkFaults();
   const baseLatency = new Map<string, number>();
   for (const a of ids) {
@@ -150,6 +182,14 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
       baseLatency.set(`${a}>${b}`, same ? 0.1 + scenarioRng.next() : 8 + scenarioRng.next() * 30);
     }
   }
+  // Links of a node that joins later, from its own stream.
+  const addLatencies = (id: NodeId): void => {
+    for (const other of [...regionOfId.keys()]) {
+      if (other === id) continue;
+      const same = regionOfId.get(other) === regionOfId.get(id);
+      for (const key of [`${id}>${other}`, `${other}>${id}`]) baseLatency.set(key, same ? 0.1 + membershipRng.next() : 8 + membershipRng.next() * 30);
+    }
+  };
   const hub = new MemoryHub<PeerMsg>({
     schedule: (delayMs, fn) => queue.schedule(delayMs, fn, 'hub'),
     // Jitter on every message: later messages overtake earlier ones.
@@ -161,9 +201,10 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   });
   let backgroundErrors = 0;
   const clocks = new Map<NodeId, SkewedClock>();
-  const nodes: SimNode[] = ids.map((id) => {
-    const slowDisk = scenarioRng.next() < 0.3;
-    const clock = new SkewedClock(queue, Math.round((scenarioRng.next() * 2 - 1) * 200));
+  let membership: Membership | null = null;
+  const makeNode = (id: NodeId, rng: Prng): SimNode => {
+    const slowDisk = rng.next() < 0.3;
+    const clock = new SkewedClock(queue, Math.round((rng.next() * 2 - 1) * 200));
     clocks.set(id, clock);
     return new SimNode({
       id,
@@ -172,7 +213,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
       queue,
       links,
       config,
-      ring,
+      ring: () => membership!.ring,
       regionOf: (x) => regionOfId.get(x),
       clock,
       // Group commit: a few ms on a good disk, tens on a slow one; either way longer than a same-region hop.
@@ -186,21 +227,39 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
         log(`background-error ${what}: ${(err as { code?: string }).code ?? (err as Error).message}`);
       },
     });
-  });
+  };
+  const nodes: SimNode[] = ids.map((id) => makeNode(id, scenarioRng));
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  log(`seed=${seed} mutation=${mutationName} nodes=${nodeCount} regions=${regionCount} ring=${ring.version}`);
+  const history = new History();
+  let startNode = (_n: SimNode): void => undefined;
+  const m = new Membership({
+    queue, n: config.n, q: config.partitions, members, nodes, log,
+    makeNode: (id, region) => {
+      regionOfId.set(id, region);
+      addLatencies(id);
+      const node = makeNode(id, membershipRng);
+      byId.set(id, node);
+      return node;
+    },
+    startNode: (n) => startNode(n),
+    keys: () => history.keys(),
+  });
+  membership = m;
+  log(`seed=${seed} mutation=${mutationName} nodes=${nodeCount} regions=${regionCount} ring=${m.ring.version}`);
 
   // ---- the plan ----
   const faultCount = Math.round(eventsPlanned * FAULT_SHARE);
   const opCount = eventsPlanned - faultCount;
-  const history = new History();
   const plan = planWorkload(workloadRng, opCount, WORKLOAD_START_MS, { meanGapMs: MEAN_GAP_MS, multiRegion: regionCount > 1 });
   const loadEndMs = (plan.length > 0 ? plan[plan.length - 1]!.atMs : WORKLOAD_START_MS) + 1;
   const faults = planFaults(faultRng, ids, faultCount, WORKLOAD_START_MS, loadEndMs, { maxSkewMs: MAX_SKEW_MS });
+  const regions = [...new Set(regionOfId.values())].sort();
+  faults.push(...planMembership(membershipRng, ids, regions, WORKLOAD_START_MS, loadEndMs, faults.length));
   const workload = new Workload(queue, nodes, history, log);
   workload.schedule(plan);
 
-  const injector = new FaultInjector({ queue, hub, links, nodes, clocks, workload, log });
+  const injector = new FaultInjector({ queue, hub, links, nodes, clocks, workload, log, membership: m });
+  startNode = (n) => injector.startNode(n);
   for (const n of nodes) injector.startNode(n);
   injector.schedule(faults, opts.disabledFaults);
 
@@ -214,17 +273,21 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   injector.heal();
 
   const violations: Violation[] = [];
-  const hintsLeft = (): number => nodes.reduce((s, n) => s + n.hintCount(), 0);
-  const allUp = (): boolean => nodes.every((n) => n.isUp());
+  const hintsLeft = (): number => nodes.reduce((s, n) => s + (n.state === 'left' ? 0 : n.hintCount()), 0);
+  // Members, and a node still leaving; not a node that left.
+  const live = (): SimNode[] => m.active();
+  const allUp = (): boolean => live().every((n) => n.isUp());
+  const handoffDone = (): boolean => m.settled() && live().every((n) => n.handoffIdle());
   const converged = (): boolean => {
-    if (!allUp() || hintsLeft() > 0) return false;
+    if (!allUp() || hintsLeft() > 0 || !handoffDone()) return false;
     for (const key of history.keys()) {
       const digests = new Set(primariesOf(key).map((id) => digestOf(byId.get(id)!.own(key))));
       if (digests.size > 1) return false;
     }
     return true;
   };
-  const primariesOf = (key: string): NodeId[] => preferenceList(ring, partitionOf(key, ring.q), config.n);
+  // Always the ring of now: after the quiet period, the final ring.
+  const primariesOf = (key: string): NodeId[] => preferenceList(m.ring, partitionOf(key, m.ring.q), config.n);
   let convergedAt: number | null = null;
   const probe = (): void => {
     if (convergedAt !== null) return;
@@ -233,22 +296,61 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   };
   probe();
 
-  await queue.run(() => allUp() && history.pendingCount() === 0 && hintsLeft() === 0, healMs + SETTLE_CAP_MS);
-  if (!allUp()) violations.push({ kind: 'restart-stuck', key: '-', detail: nodes.filter((n) => !n.isUp()).map((n) => n.id).join(',') });
+  await queue.run(() => allUp() && history.pendingCount() === 0 && hintsLeft() === 0 && handoffDone(), healMs + SETTLE_CAP_MS);
+  if (!allUp()) violations.push({ kind: 'restart-stuck', key: '-', detail: live().filter((n) => !n.isUp()).map((n) => n.id).join(',') });
+  if (!handoffDone()) {
+    const busy = live().filter((n) => !n.handoffIdle()).map((n) => `${n.id}:${n.partitions.status().active}`);
+    violations.push({ kind: 'handoff-stuck', key: '-', detail: `membership settled=${m.settled()}; partitions left ${busy.join(',')}` });
+  }
   if (history.pendingCount() > 0) {
     const stuck = history.ops.filter((o) => o.outcome === 'pending').slice(0, 5).map((o) => `op#${o.id} ${o.kind} ${o.key} via ${o.node}`);
     violations.push({ kind: 'op-never-settled', key: '-', detail: `${history.pendingCount()} client operations never settled: ${stuck.join('; ')}` });
   }
 
-  // ---- 3. repair sweep (stands in for Merkle anti-entropy) ----
-  const commitsDone = (): boolean => nodes.every((n) => n.storage.stats().pendingOps === 0);
+  const commitsDone = (): boolean => live().every((n) => n.storage.stats().pendingOps === 0);
+
+  // ---- 3. anti-entropy: every partition, every pair of its replicas, until a round repairs nothing ----
+  let aeRepairs = 0;
+  let aeRounds = 0;
+  let aeExchanges = 0;
+  for (let round = 0; round < AE_ROUNDS_MAX && allUp() && opts.antiEntropy !== false; round++) {
+    aeRounds++;
+    let repaired = 0;
+    const exchanges: Promise<void>[] = [];
+    for (let i = 0; i < m.ring.q; i++) {
+      const p = asPartitionId(i);
+      const replicas = preferenceList(m.ring, p, config.n);
+      for (let a = 0; a < replicas.length; a++) {
+        for (let b = a + 1; b < replicas.length; b++) {
+          const from = byId.get(replicas[a]!)!;
+          const to = replicas[b]!;
+          aeExchanges++;
+          exchanges.push(from.exchange(p, to).then(
+            (r) => { repaired += r.repaired; },
+            (err: unknown) => {
+              violations.push({ kind: 'ae-exchange-failed', key: '-', detail: `partition ${p} ${from.id}<->${to}: ${(err as { code?: string }).code ?? ""} ${(err as Error).message}` });
+            },
+          ));
+        }
+      }
+    }
+    await queue.runUntilSettled(Promise.all(exchanges), queue.now() + SETTLE_CAP_MS);
+    await queue.run(commitsDone, queue.now() + SETTLE_CAP_MS);
+    log(`anti-entropy round ${round + 1}: ${repaired} keys repaired`);
+    aeRepairs += repaired;
+    if (repaired === 0) break;
+  }
+
+  // ---- 4. repair sweep: the fallback check ----
   let sweepRounds = 0;
+  let sweepRepairs = 0;
   for (let round = 0; round < SWEEP_ROUNDS_MAX && allUp(); round++) {
     sweepRounds++;
     const before = nodes.reduce((s, n) => s + n.readRepairs(), 0);
     log(`sweep round ${round + 1}`);
+    const via0 = live();
     const reads = history.keys().map((key) => {
-      const via = nodes[checkRng.int(nodes.length)]!;
+      const via = via0[checkRng.int(via0.length)]!;
       return via.coordinator.execute(key, { op: 'get' }, { r: config.n }).then(
         () => undefined,
         (err: unknown) => {
@@ -261,22 +363,23 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     await queue.run(() => false, queue.now() + 2 * config.requestTimeoutMs);
     await queue.run(commitsDone, queue.now() + SETTLE_CAP_MS);
     const after = nodes.reduce((s, n) => s + n.readRepairs(), 0);
+    sweepRepairs += after - before;
     if (after === before) break;
   }
   if (convergedAt === null && converged()) convergedAt = queue.now();
 
-  // ---- 4. checks ----
+  // ---- 5. checks ----
   violations.push(
     ...checkReplicas({
       history,
       replicasOf: (key) => primariesOf(key).map((id) => ({ node: id, obj: byId.get(id)!.own(key) })),
-      hintCounts: nodes.map((n) => ({ node: n.id, hints: n.hintCount() })),
+      hintCounts: live().map((n) => ({ node: n.id, hints: n.hintCount() })),
     }),
   );
   // Expiry is judged by each node's own clock: read every session through every node.
   const sessionKeys = history.keys().filter((k) => k.startsWith('sess/'));
   for (const key of sessionKeys) {
-    for (const via of nodes) {
+    for (const via of live()) {
       const read = via.coordinator.execute(key, { op: 'get' }, { r: config.n });
       let obj: StoredObject | null = null;
       let failed: unknown = null;
@@ -300,6 +403,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   return {
     seed,
     mutation: mutationName,
+    antiEntropy: opts.antiEntropy !== false,
     nodes: nodeCount,
     regions: regionCount,
     violations,
@@ -308,9 +412,16 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     ackedOps: history.ops.filter((o) => o.outcome === 'ok').length,
     loadMessages,
     messages: hub.stats().sent,
-    keysPerNode: nodes.map((n) => n.storage.size()),
+    keysPerNode: live().map((n) => n.storage.size()),
     convergeMs: convergedAt === null ? null : convergedAt - healMs,
     sweepRounds,
+    aeRepairs,
+    aeRounds,
+    aeExchanges,
+    sweepRepairs,
+    joins: m.joins,
+    leaves: m.leaves,
+    joinFigures: m.joinFigures,
     anomalies,
     backgroundErrors,
     crashes: injector.crashes,
