@@ -2,8 +2,9 @@
  * The benchmark's chart as a self-contained SVG (no plotting dependency):
  * on the left, latency percentile plots (x: percentile on a "nines" axis,
  * 0 / 90 / 99 / 99.9 / 99.99 %; y: ms, log scale), one line per system; on
- * the right, throughput over the run (ops/s per bucket), each round placed
- * where it ran, so the A B A B alternation and any drift are visible.
+ * the right, throughput (ops/s per bucket) of each timed round, rounds back
+ * to back in the order they ran, so the A B A B alternation and any drift
+ * are visible (log scale when the systems are an order of magnitude apart).
  */
 
 export interface CurveSeries {
@@ -81,14 +82,23 @@ function latencyPanel(curves: CurveSeries[]): string[] {
 function throughputPanel(series: TimelineSeries[]): string[] {
   const out: string[] = [];
   const rates = series.flatMap((s) => s.counts.map((n) => (n * 1000) / s.bucketMs));
+  const positive = rates.filter((r) => r > 0);
   const maxRate = niceCeil(Math.max(1, ...rates));
+  // Systems an order of magnitude apart would leave the slower one a flat line at zero: use a log scale then.
+  const minRate = positive.length > 0 ? Math.min(...positive) : 1;
+  const logScale = maxRate / Math.max(1, minRate) > 8;
+  const lo = logScale ? 10 ** Math.floor(Math.log10(Math.max(1, minRate))) : 0;
   const endS = Math.max(1, ...series.map((s) => s.startS + (s.counts.length * s.bucketMs) / 1000));
   const x = (t: number): number => LEFT2 + (t / endS) * PANEL_W;
-  const y = (r: number): number => TOP + PANEL_H - (r / maxRate) * PANEL_H;
-  out.push(`<text x="${LEFT2 + PANEL_W / 2}" y="${TOP - 8}" text-anchor="middle" font-weight="bold">Throughput over the run (ops/s)</text>`);
+  const y = (r: number): number => (logScale
+    ? TOP + PANEL_H - ((Math.log10(Math.max(r, lo)) - Math.log10(lo)) / (Math.log10(maxRate) - Math.log10(lo))) * PANEL_H
+    : TOP + PANEL_H - (r / maxRate) * PANEL_H);
+  out.push(`<text x="${LEFT2 + PANEL_W / 2}" y="${TOP - 8}" text-anchor="middle" font-weight="bold">Throughput, rounds back to back (ops/s${logScale ? ', log scale' : ''})</text>`);
   out.push(`<rect x="${LEFT2}" y="${TOP}" width="${PANEL_W}" height="${PANEL_H}" fill="none" stroke="#999"/>`);
-  for (let k = 0; k <= 4; k++) {
-    const r = (maxRate * k) / 4;
+  const ticks = logScale
+    ? Array.from({ length: Math.round(Math.log10(maxRate / lo)) + 1 }, (_, k) => lo * 10 ** k).filter((r) => r <= maxRate)
+    : [0, 1, 2, 3, 4].map((k) => (maxRate * k) / 4);
+  for (const r of ticks) {
     out.push(`<line x1="${LEFT2}" x2="${LEFT2 + PANEL_W}" y1="${y(r)}" y2="${y(r)}" stroke="#ddd"/>`);
     out.push(`<text x="${LEFT2 - 6}" y="${y(r) + 4}" text-anchor="end">${Math.round(r)}</text>`);
   }

@@ -31,6 +31,8 @@ export interface BenchClusterOptions {
   logLevel?: string;
   /** Keep the data dir (for inspection) instead of removing it on stop. */
   keepData?: boolean;
+  /** The ringstore executable (bin/ringstore.js) to run; another build's for A/B comparisons. Default: this build's. */
+  bin?: string;
 }
 
 export interface BenchNode {
@@ -45,6 +47,7 @@ export interface BenchNode {
 /** The `perf` part of /admin/status (src/node/event-loop-monitor.ts). */
 export interface NodePerf {
   eventLoop: { maxMs: number; p50Ms: number; p99Ms: number; meanMs: number; windowMs: number };
+  gc: { maxMs: number; totalMs: number; count: number };
   cpuMs: { user: number; system: number };
   memory: { rss: number; heapUsed: number };
   peer: { messagesSent: number; messagesReceived: number; framesSent: number; bytesSent: number };
@@ -56,6 +59,7 @@ export interface NodeStatusBody {
   region: string;
   members: Array<{ id: string; state: string }>;
   partitions: { total: number; owned: number };
+  handoff?: { active: number };
   keys: number;
   stats: { reads: number; writes: number; forwarded: number; readRepairs: number; hintsStored: number };
   perf?: NodePerf;
@@ -169,7 +173,7 @@ export class BenchCluster {
       fs.mkdirSync(dataDir, { recursive: true });
       const log = fs.openSync(path.join(dataDir, 'node.log'), 'a');
       const args = [
-        ...(this.o.nodeArgs ?? []), BIN, 'node', '--id', id, '--host', '127.0.0.1', '--port', String(port),
+        ...(this.o.nodeArgs ?? []), this.o.bin ?? BIN, 'node', '--id', id, '--host', '127.0.0.1', '--port', String(port),
         '--data', dataDir, '--seeds', seeds, '--region', region,
         '--n', String(this.o.n), '--r', String(this.o.r), '--w', String(this.o.w),
         '--consistency', this.o.consistency ?? 'global', '--log-level', this.o.logLevel ?? 'warn',
@@ -180,7 +184,7 @@ export class BenchCluster {
     }
   }
 
-  /** Every node up, and each sees every other alive. */
+  /** Every node up, each sees every other alive, and no partition is moving. */
   private async waitReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = '';
@@ -190,9 +194,12 @@ export class BenchCluster {
       }
       try {
         const all = await this.statuses();
-        const ok = all.every((s) => this.nodes.every((x) => s.members.find((m) => m.id === x.id)?.state === 'alive'));
-        if (ok) return;
-        last = 'members not all alive yet';
+        const alive = all.every((s) => this.nodes.every((x) => s.members.find((m) => m.id === x.id)?.state === 'alive'));
+        // Nodes that started before the others first owned their partitions:
+        // wait until those handoffs are done, so they do not run during the timed part.
+        const settled = all.every((s) => (s.handoff?.active ?? 0) === 0);
+        if (alive && settled) return;
+        last = alive ? 'partition handoff still running' : 'members not all alive yet';
       } catch (err) {
         last = (err as Error).message;
       }

@@ -48,6 +48,10 @@ interface BenchOptions {
   redis: RedisDurability | 'off';
   scale: number[] | null;
   nodeArgs: string[];
+  /** Another build's bin/ringstore.js: run it as a second ringstore cluster instead of Redis (A/B of a change). */
+  versus: string | null;
+  /** Node arguments of the B cluster (default: --node-args). */
+  versusNodeArgs: string[] | null;
   seed: number;
   out: string;
   progress: boolean;
@@ -61,6 +65,8 @@ interface System {
   store: Store;
   /** Server-side CPU ms so far (all node processes, or redis-server). */
   serverCpuMs(): number;
+  /** WebSocket frames the client sent and received so far (ringstore only). */
+  clientFrames(): number;
   /** Before a timed round (reset event-loop windows). */
   beforeRound(): Promise<void>;
   /** After a timed round: per-node figures. */
@@ -72,6 +78,8 @@ interface NodeRoundFigures {
   id: string;
   eventLoopMaxMs: number;
   eventLoopP99Ms: number;
+  gcMaxMs: number;
+  gcTotalMs: number;
   peerMessagesSent: number;
   peerFramesSent: number;
   commits: number;
@@ -99,6 +107,8 @@ interface RoundRecord {
   /** Longest event-loop pause of an idle probe process (the machine's floor) and of the bench client. */
   probeLoopMaxMs: number;
   clientLoopMaxMs: number;
+  /** Client WebSocket frames (both ways) per operation. */
+  clientFramesPerOp: number;
   timeline: number[];
   bucketMs: number;
 }
@@ -116,6 +126,8 @@ interface SystemSummary {
   clientCpuMsPerOp: number;
   /** Longest event-loop pause of each node over all rounds. */
   eventLoopMaxMs: Record<string, number>;
+  /** Longest GC pause of each node over all rounds. */
+  gcMaxMs: Record<string, number>;
   probeLoopMaxMs: number;
   clientLoopMaxMs: number;
   /** Peer messages sent by all nodes per client operation. */
@@ -142,6 +154,7 @@ async function ringstoreSystem(
   return {
     name, color, store,
     serverCpuMs: () => cluster.cpuMs().reduce((a, b) => a + b, 0),
+    clientFrames: () => store.client.linkCounters.framesSent + store.client.linkCounters.framesReceived,
     beforeRound: async () => {
       await cluster.resetEventLoop();
       before = await cluster.statuses();
@@ -154,6 +167,8 @@ async function ringstoreSystem(
           id: s.id,
           eventLoopMaxMs: s.perf?.eventLoop.maxMs ?? NaN,
           eventLoopP99Ms: s.perf?.eventLoop.p99Ms ?? NaN,
+          gcMaxMs: s.perf?.gc.maxMs ?? NaN,
+          gcTotalMs: s.perf?.gc.totalMs ?? NaN,
           peerMessagesSent: (s.perf?.peer.messagesSent ?? NaN) - (b.perf?.peer.messagesSent ?? NaN),
           peerFramesSent: (s.perf?.peer.framesSent ?? NaN) - (b.perf?.peer.framesSent ?? NaN),
           commits: (s.perf?.storage.commits ?? NaN) - (b.perf?.storage.commits ?? NaN),
@@ -182,6 +197,7 @@ async function redisSystem(durability: RedisDurability, color: string): Promise<
     name: `connect-redis (redis-server, ${durability === 'none' ? 'no persistence' : `appendfsync ${durability}`})`,
     color, store,
     serverCpuMs: () => redis.cpuMs(),
+    clientFrames: () => NaN,
     beforeRound: async () => undefined,
     afterRound: async () => [],
     close: async () => {
@@ -196,9 +212,8 @@ async function redisSystem(durability: RedisDurability, color: string): Promise<
 interface RunContext {
   o: BenchOptions;
   bar: SingleBar | null;
-  /** Timed ms done so far, over the whole run (progress bar). */
+  /** Timed ms done so far, over the whole run (progress bar, chart time axis). */
   doneMs: number;
-  t0: number;
   probe: LoopProbe;
   own: ReturnType<typeof ownLoopDelay>;
 }
@@ -219,7 +234,9 @@ async function timedRound(
   await ctx.probe.reset();
   ctx.own.reset();
   const cpu0 = sys.serverCpuMs();
-  const startS = (performance.now() - ctx.t0) / 1000;
+  const frames0 = sys.clientFrames();
+  // Rounds are placed back to back on the chart's time axis (timed seconds), in the order they ran.
+  const startS = ctx.doneMs / 1000;
   const base = ctx.doneMs;
   const res: WorkloadResult = await runWorkload(sys.store, { ...w, seed: w.seed + round }, expiresIso, (ops, elapsedMs) => {
     ctx.bar?.update(Math.min(base + elapsedMs, base + w.durationMs), {
@@ -238,7 +255,8 @@ async function timedRound(
     elapsedMs: res.elapsedMs,
     latency: summarize(concatSamples([res.getUs, res.setUs])), get: summarize(res.getUs), set: summarize(res.setUs),
     serverCpuMsPerOp: serverCpu / Math.max(1, res.ops), clientCpuMsPerOp: res.clientCpuMs / Math.max(1, res.ops),
-    nodes, probeLoopMaxMs: probe.maxMs, clientLoopMaxMs: own.maxMs, timeline: res.timeline, bucketMs: res.bucketMs,
+    nodes, probeLoopMaxMs: probe.maxMs, clientLoopMaxMs: own.maxMs,
+    clientFramesPerOp: (sys.clientFrames() - frames0) / Math.max(1, res.ops), timeline: res.timeline, bucketMs: res.bucketMs,
   };
   return { record, samples: res };
 }
@@ -264,6 +282,7 @@ async function alternate(ctx: RunContext, systems: System[], w: WorkloadOptions,
     const ops = mine.reduce((a, x) => a + x.ops, 0);
     const ms = mine.reduce((a, x) => a + x.elapsedMs, 0);
     const elMax: Record<string, number> = {};
+    const gcMax: Record<string, number> = {};
     let msgs = 0;
     let frames = 0;
     let commits = 0;
@@ -272,6 +291,7 @@ async function alternate(ctx: RunContext, systems: System[], w: WorkloadOptions,
     for (const x of mine) {
       for (const n of x.nodes) {
         elMax[n.id] = Math.max(elMax[n.id] ?? 0, n.eventLoopMaxMs);
+        gcMax[n.id] = Math.max(gcMax[n.id] ?? 0, n.gcMaxMs);
         if (Number.isFinite(n.peerMessagesSent)) {
           msgs += n.peerMessagesSent;
           frames += n.peerFramesSent;
@@ -293,6 +313,7 @@ async function alternate(ctx: RunContext, systems: System[], w: WorkloadOptions,
       serverCpuMsPerOp: mine.reduce((a, x) => a + x.serverCpuMsPerOp * x.ops, 0) / Math.max(1, ops),
       clientCpuMsPerOp: mine.reduce((a, x) => a + x.clientCpuMsPerOp * x.ops, 0) / Math.max(1, ops),
       eventLoopMaxMs: elMax,
+      gcMaxMs: gcMax,
       probeLoopMaxMs: Math.max(...mine.map((x) => x.probeLoopMaxMs)),
       clientLoopMaxMs: Math.max(...mine.map((x) => x.clientLoopMaxMs)),
       peerMessagesPerOp: haveMsgs ? msgs / Math.max(1, ops) : null,
@@ -326,11 +347,20 @@ async function compareMode(ctx: RunContext): Promise<Report> {
   const cluster = await BenchCluster.start({ nodes: o.nodes, ...q, nodeArgs: o.nodeArgs, keepData: o.keepData });
   let redis: RedisProcess | null = null;
   const systems: System[] = [];
+  const others: BenchCluster[] = [];
   try {
     systems.push(await ringstoreSystem(`ringstore (${o.nodes} nodes, N=${q.n} R=${q.r} W=${q.w}, SQLite)`, COLORS[0]!, cluster, {
       nodes: cluster.addrs(), client: { consistency: o.consistency },
     }));
-    if (o.redis !== 'off') {
+    if (o.versus !== null) {
+      const other = await BenchCluster.start({
+        nodes: o.nodes, ...q, nodeArgs: o.versusNodeArgs ?? o.nodeArgs, keepData: o.keepData, bin: o.versus,
+      });
+      others.push(other);
+      systems.push(await ringstoreSystem(`ringstore B (${o.versus}${o.versusNodeArgs ? ` ${o.versusNodeArgs.join(' ')}` : ''})`, COLORS[1]!, other, {
+        nodes: other.addrs(), client: { consistency: o.consistency },
+      }));
+    } else if (o.redis !== 'off') {
       try {
         const r = await redisSystem(o.redis, COLORS[1]!);
         redis = r.redis;
@@ -345,6 +375,7 @@ async function compareMode(ctx: RunContext): Promise<Report> {
   } finally {
     for (const s of systems) await s.close().catch(() => undefined);
     await cluster.stop();
+    for (const c of others) await c.stop();
     await redis?.stop();
   }
 }
@@ -439,9 +470,13 @@ function printReport(o: BenchOptions, rep: Report): void {
     line(`  get p50/p99 ${f1(s.get.p50Ms)}/${f1(s.get.p99Ms)} ms, set p50/p99 ${f1(s.set.p50Ms)}/${f1(s.set.p99Ms)} ms`);
     const el = Object.entries(s.eventLoopMaxMs);
     if (el.length > 0) line(`  longest event-loop pause per node: ${el.map(([id, ms]) => `${id} ${f1(ms)} ms`).join(', ')}`);
+    const gcs = Object.entries(s.gcMaxMs);
+    if (gcs.length > 0) line(`  longest GC pause per node: ${gcs.map(([id, ms]) => `${id} ${f1(ms)} ms`).join(', ')}`);
     line(`  longest pause of an idle probe process (the machine's scheduling floor): ${f1(s.probeLoopMaxMs)} ms; of the bench client: ${f1(s.clientLoopMaxMs)} ms`);
     if (s.peerMessagesPerOp !== null) {
-      line(`  peer messages per operation (all nodes): ${s.peerMessagesPerOp.toFixed(2)} in ${(s.peerFramesPerOp ?? NaN).toFixed(2)} frames`);
+      const cf = rep.rounds.filter((r) => r.system === s.system).map((r) => r.clientFramesPerOp);
+      line(`  peer messages per operation (all nodes): ${s.peerMessagesPerOp.toFixed(2)} in ${(s.peerFramesPerOp ?? NaN).toFixed(2)} frames; ` +
+        `client frames per operation (both ways): ${(cf.reduce((a, b) => a + b, 0) / Math.max(1, cf.length)).toFixed(2)}`);
       line(`  SQLite group commits per second per node: ${f1(s.commitsPerSPerNode ?? NaN)}, rows per commit: ${f1(s.rowsPerCommit ?? NaN)}`);
     }
     const errs = rep.rounds.filter((r) => r.system === s.system).flatMap((r) => r.errorSamples);
@@ -450,10 +485,10 @@ function printReport(o: BenchOptions, rep: Report): void {
   if (rep.mode === 'compare' && rep.summaries.length === 2) {
     const [a, b] = rep.summaries as [SystemSummary, SystemSummary];
     line();
-    line(`ratio ringstore / connect-redis: ops/s ${(a.opsPerS / b.opsPerS).toFixed(2)}, ` +
+    line(`ratio ${o.versus === null ? 'ringstore / connect-redis' : 'this build / B'}: ops/s ${(a.opsPerS / b.opsPerS).toFixed(2)}, ` +
       `p99 ${(a.latency.p99Ms / b.latency.p99Ms).toFixed(2)}, server CPU per op ${(a.serverCpuMsPerOp / b.serverCpuMsPerOp).toFixed(2)}, ` +
       `total CPU per op ${((a.serverCpuMsPerOp + a.clientCpuMsPerOp) / (b.serverCpuMsPerOp + b.clientCpuMsPerOp)).toFixed(2)}`);
-    line(`issue 6 targets: ops/s ratio >= 1.0: ${a.opsPerS >= b.opsPerS ? 'met' : 'NOT met'}; ` +
+    if (o.versus === null) line(`issue 6 targets: ops/s ratio >= 1.0: ${a.opsPerS >= b.opsPerS ? 'met' : 'NOT met'}; ` +
       `ringstore p99 < 10 ms: ${a.latency.p99Ms < 10 ? 'met' : 'NOT met'}; ` +
       `no event-loop pause over 10 ms: ${Object.values(a.eventLoopMaxMs).every((x) => x <= 10) ? 'met' : 'NOT met'}`);
   }
@@ -486,9 +521,11 @@ function writeArtifacts(o: BenchOptions, rep: Report): { json: string; svg: stri
   fs.writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), command: process.argv.slice(2), options: o, machine, ...rest }, null, 2));
   const timelines: TimelineSeries[] = rep.rounds.map((r) => ({
     name: short(r.system), color: rep.curves.find((c) => c.name === short(r.system))?.color ?? '#000',
-    startS: r.startS, bucketMs: r.bucketMs, counts: r.timeline,
+    // Whole buckets only: the last one is cut short by the deadline.
+    startS: r.startS, bucketMs: r.bucketMs, counts: r.timeline.slice(0, Math.floor(r.elapsedMs / r.bucketMs)),
   }));
-  const title = rep.mode === 'compare' ? 'ringstore vs connect-redis through the express-session Store interface'
+  const title = rep.mode === 'compare'
+    ? `${rep.summaries.map((x) => short(x.system)).join(' vs ')} through the express-session Store interface`
     : rep.mode === 'regions' ? `ringstore, ${String(rep.extra.delayMs)} ms between ${o.regions} regions: local vs global`
       : 'ringstore at several cluster sizes';
   const subtitle = `${o.callers} callers, ${Math.round(o.readShare * 100)}% get, ~${o.valueBytes} B sessions, ${o.rounds} x ${o.duration} s per system; ` +
@@ -546,6 +583,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     .option('--redis <mode>', 'redis-server durability: everysec (AOF fsync every second), always, none (no persistence), off (skip)', 'everysec')
     .option('--scale <list>', 'ringstore alone at each cluster size, e.g. 1,3,5')
     .option('--node-args <args>', 'extra node(1) arguments for each ringstore node, space-separated (e.g. "--cpu-prof")', '')
+    .option('--versus <bin>', "another build's bin/ringstore.js, run as a second cluster instead of Redis (A/B of a change)")
+    .option('--versus-node-args <args>', 'node(1) arguments of the --versus cluster (default: --node-args)')
     .option('--seed <n>', 'workload seed', int('seed', 0, 2 ** 32 - 1), 42)
     .option('--out <dir>', 'where JSON and SVG results go', 'artifacts/bench')
     .option('--no-progress', 'no progress bar')
@@ -565,7 +604,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     readShare: x.readShare as number, nodes: x.nodes as number, rounds: x.rounds as number, regions: x.regions as number,
     delayMs: x.delayMs as number, consistency, sessions: x.sessions as number, warmup: x.warmup as number,
     redis: redis as BenchOptions['redis'], scale,
-    nodeArgs: (x.nodeArgs as string).split(' ').filter(Boolean), seed: x.seed as number, out: x.out as string,
+    nodeArgs: (x.nodeArgs as string).split(' ').filter(Boolean),
+    versus: typeof x.versus === 'string' ? path.resolve(x.versus) : null,
+    versusNodeArgs: typeof x.versusNodeArgs === 'string' ? x.versusNodeArgs.split(' ').filter(Boolean) : null, seed: x.seed as number, out: x.out as string,
     progress: x.progress as boolean, keepData: Boolean(x.keepData),
   };
 }
@@ -573,14 +614,14 @@ export function parseOptions(argv: string[]): BenchOptions {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const mode = o.scale !== null ? 'scale' : o.regions > 1 ? 'regions' : 'compare';
-  const systemsPerSize = mode === 'scale' ? 1 : mode === 'regions' ? 2 : o.redis === 'off' ? 1 : 2;
+  const systemsPerSize = mode === 'scale' ? 1 : mode === 'regions' ? 2 : o.redis === 'off' && o.versus === null ? 1 : 2;
   const sizes = mode === 'scale' ? o.scale!.length : 1;
   const totalMs = sizes * systemsPerSize * o.rounds * o.duration * 1000;
   const bar = o.progress
     ? new SingleBar({ format: '{bar} {percentage}% | {phase} | {rate} ops/s', hideCursor: true, clearOnComplete: true }, Presets.shades_classic)
     : null;
   bar?.start(totalMs, 0, { phase: 'starting cluster', rate: '-' });
-  const ctx: RunContext = { o, bar, doneMs: 0, t0: performance.now(), probe: LoopProbe.start(), own: ownLoopDelay() };
+  const ctx: RunContext = { o, bar, doneMs: 0, probe: LoopProbe.start(), own: ownLoopDelay() };
   let rep: Report;
   try {
     rep = mode === 'scale' ? await scaleMode(ctx) : mode === 'regions' ? await regionsMode(ctx) : await compareMode(ctx);

@@ -41,8 +41,14 @@ export class RecordMap<T> {
   /** Insert or replace; keeps both indexes in step with the record's meta. */
   set(key: string, value: T, meta: RecordMeta): void {
     assertValidMeta(meta);
-    const frozen: RecordMeta = Object.freeze({ partition: meta.partition, expiresAtMs: meta.expiresAtMs });
     const old = this.entries.get(key);
+    if (old !== undefined && old.meta.partition === meta.partition && old.meta.expiresAtMs === meta.expiresAtMs) {
+      // The usual rewrite of a record (a session saved again, same expiry):
+      // both indexes already hold it where it belongs.
+      old.value = value;
+      return;
+    }
+    const frozen: RecordMeta = Object.freeze({ partition: meta.partition, expiresAtMs: meta.expiresAtMs });
     if (old !== undefined) this.unindex(key, old.meta);
     this.entries.set(key, { value, meta: frozen });
     let keys = this.byPartition.get(frozen.partition);

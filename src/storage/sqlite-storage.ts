@@ -11,7 +11,11 @@
  * every promise of the batch. One statement per row costs a round trip to
  * sqlite3's worker thread each (~25k rows/s measured); 500 rows per statement
  * reach ~330k rows/s (DESIGN.md "Reference figures"), and one fsync per batch
- * instead of per write is what makes synchronous=FULL affordable.
+ * instead of per write is what makes synchronous=FULL affordable. A batch
+ * that fits one statement (the usual one: a few hundred puts) runs as that
+ * statement alone, which SQLite makes a transaction of its own; a larger one
+ * queues BEGIN and its statements together, then COMMIT. Either way a commit
+ * waits for one or two event-loop wake-ups, not one per statement.
  *
  * A failed transaction is rolled back and every writer in it gets a
  * StorageError; the batch's writes stay in the live view (they were never
@@ -54,9 +58,15 @@ const PROGRESS_EVERY_ROWS = 10_000;
 /** How long a write waits for a lock held by another connection (a backup, a test's reader). */
 const BUSY_TIMEOUT_MS = 5000;
 
+/**
+ * Expiries are indexed in memory (expiry-index.ts), which is what TTL sweeps
+ * read; nothing queries kv by `expires`, so the SQLite index on it that
+ * early versions created is dropped: it cost every write a random index-page
+ * update in the WAL (docs/benchmarks.md).
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, partition INTEGER NOT NULL, expires INTEGER, value BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS kv_expires ON kv (expires);
+DROP INDEX IF EXISTS kv_expires;
 CREATE TABLE IF NOT EXISTS hints (id INTEGER PRIMARY KEY, target TEXT NOT NULL, key TEXT NOT NULL, partition INTEGER NOT NULL, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
@@ -121,6 +131,9 @@ export class SqliteStorage<T> implements Storage<T> {
     }
     try {
       db.configure('busyTimeout', BUSY_TIMEOUT_MS);
+      // Statements run one after another in the order they were issued,
+      // which lets a commit queue its statements at once (commit()).
+      db.serialize();
       const [mode] = await all<{ journal_mode: string }>(db, 'PRAGMA journal_mode=WAL');
       if (mode?.journal_mode.toLowerCase() !== 'wal' && path !== ':memory:') {
         throw new Error(`journal_mode is ${String(mode?.journal_mode)}, not wal`);
@@ -317,15 +330,36 @@ export class SqliteStorage<T> implements Storage<T> {
     }
     this.inFlightRows = rows;
     try {
-      await run(this.db, 'BEGIN IMMEDIATE');
-      try {
-        await this.writeRows(batch);
-        await run(this.db, 'COMMIT');
-      } catch (err) {
-        // If ROLLBACK fails too, SQLite has already rolled back (it does on
-        // I/O errors and the like); the error to report is the first one.
-        await run(this.db, 'ROLLBACK').catch(() => undefined);
-        throw err;
+      const statements = this.statementsFor(batch);
+      // Full-size statements are prepared once, before the transaction is queued.
+      for (const st of statements) if (st.rows === ROWS_PER_STATEMENT) await this.prepared(st.sql);
+      if (statements.length === 1) {
+        // The usual batch: at most ROWS_PER_STATEMENT puts, so one
+        // statement. A single statement is a transaction of its own in
+        // SQLite (atomic, and fsynced at its end with synchronous=FULL), so
+        // it needs no BEGIN and COMMIT, and the commit costs one wake-up of
+        // the event loop instead of three. On a busy node each wake-up waited
+        // ~10 ms, more than the SQL itself (docs/benchmarks.md).
+        await this.runChunk(statements[0]!);
+      } else {
+        // BEGIN and every statement are queued at once (the database runs in
+        // serialized mode, set at open, so sqlite3's worker executes them in
+        // order), and COMMIT once they all succeeded: two wake-ups.
+        const done: Array<Promise<void>> = [run(this.db, 'BEGIN IMMEDIATE')];
+        for (const st of statements) done.push(this.runChunk(st));
+        const failure = (await Promise.allSettled(done)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failure !== undefined) {
+          // If ROLLBACK fails too, SQLite has already rolled back (it does on
+          // I/O errors and the like); the error to report is the first one.
+          await run(this.db, 'ROLLBACK').catch(() => undefined);
+          throw failure.reason;
+        }
+        try {
+          await run(this.db, 'COMMIT');
+        } catch (err) {
+          await run(this.db, 'ROLLBACK').catch(() => undefined);
+          throw err;
+        }
       }
     } catch (err) {
       this.inFlightRows = 0;
@@ -339,7 +373,8 @@ export class SqliteStorage<T> implements Storage<T> {
     batch.resolve();
   }
 
-  private async writeRows(batch: WriteBatch): Promise<void> {
+  /** The batch as multi-row statements (ROWS_PER_STATEMENT rows each at most), in the order they must run. */
+  private statementsFor(batch: WriteBatch): Chunk[] {
     const kvPuts: unknown[] = [];
     const kvDeletes: string[] = [];
     for (const [key, w] of batch.kv) {
@@ -355,30 +390,19 @@ export class SqliteStorage<T> implements Storage<T> {
     const metaSets: unknown[] = [];
     for (const [name, value] of batch.meta) metaSets.push(name, value);
 
-    await this.insertMany('INSERT OR REPLACE INTO kv (key, partition, expires, value) VALUES ', 4, kvPuts);
-    await this.deleteMany('DELETE FROM kv WHERE key IN ', kvDeletes);
-    await this.insertMany('INSERT OR REPLACE INTO hints (id, target, key, partition, value) VALUES ', 5, hintAdds);
-    await this.deleteMany('DELETE FROM hints WHERE id IN ', hintDeletes);
-    await this.insertMany('INSERT OR REPLACE INTO meta (name, value) VALUES ', 2, metaSets);
+    const out: Chunk[] = [];
+    insertChunks(out, 'INSERT OR REPLACE INTO kv (key, partition, expires, value) VALUES ', 4, kvPuts);
+    deleteChunks(out, 'DELETE FROM kv WHERE key IN ', kvDeletes);
+    insertChunks(out, 'INSERT OR REPLACE INTO hints (id, target, key, partition, value) VALUES ', 5, hintAdds);
+    deleteChunks(out, 'DELETE FROM hints WHERE id IN ', hintDeletes);
+    insertChunks(out, 'INSERT OR REPLACE INTO meta (name, value) VALUES ', 2, metaSets);
+    return out;
   }
 
-  /** `params` holds `width` values per row; written ROWS_PER_STATEMENT rows per statement. */
-  private async insertMany(head: string, width: number, params: readonly unknown[]): Promise<void> {
-    const rowCount = params.length / width;
-    const tuple = `(${new Array<string>(width).fill('?').join(',')})`;
-    for (let start = 0; start < rowCount; start += ROWS_PER_STATEMENT) {
-      const n = Math.min(ROWS_PER_STATEMENT, rowCount - start);
-      const sql = head + new Array<string>(n).fill(tuple).join(',');
-      await this.runChunk(sql, n, params.slice(start * width, (start + n) * width));
-    }
-  }
-
-  private async deleteMany(head: string, ids: readonly unknown[]): Promise<void> {
-    for (let start = 0; start < ids.length; start += ROWS_PER_STATEMENT) {
-      const n = Math.min(ROWS_PER_STATEMENT, ids.length - start);
-      const sql = `${head}(${new Array<string>(n).fill('?').join(',')})`;
-      await this.runChunk(sql, n, ids.slice(start, start + n));
-    }
+  /** Runs one chunk, through its prepared statement when it has one (see prepared()). */
+  private runChunk(st: Chunk): Promise<void> {
+    const stmt = st.rows === ROWS_PER_STATEMENT ? this.statements.get(st.sql) : undefined;
+    return stmt !== undefined ? runStatement(stmt, st.params) : run(this.db, st.sql, st.params);
   }
 
   /**
@@ -386,14 +410,13 @@ export class SqliteStorage<T> implements Storage<T> {
    * once; the odd-sized tail of a batch is parsed each time (caching every
    * size would keep up to 500 statements per kind alive).
    */
-  private async runChunk(sql: string, rows: number, params: readonly unknown[]): Promise<void> {
-    if (rows < ROWS_PER_STATEMENT) return run(this.db, sql, params);
+  private async prepared(sql: string): Promise<Statement> {
     let stmt = this.statements.get(sql);
     if (stmt === undefined) {
       stmt = await prepare(this.db, sql);
       this.statements.set(sql, stmt);
     }
-    return runStatement(stmt, params);
+    return stmt;
   }
 
   // ---- loading ----
@@ -422,6 +445,30 @@ export class SqliteStorage<T> implements Storage<T> {
       this.metaView.set(row.name, row.value);
     });
     onProgress?.(loaded);
+  }
+}
+
+/** One multi-row statement of a commit. */
+interface Chunk {
+  sql: string;
+  rows: number;
+  params: unknown[];
+}
+
+/** `params` holds `width` values per row; ROWS_PER_STATEMENT rows per statement. */
+function insertChunks(out: Chunk[], head: string, width: number, params: readonly unknown[]): void {
+  const rowCount = params.length / width;
+  const tuple = `(${new Array<string>(width).fill('?').join(',')})`;
+  for (let start = 0; start < rowCount; start += ROWS_PER_STATEMENT) {
+    const n = Math.min(ROWS_PER_STATEMENT, rowCount - start);
+    out.push({ sql: head + new Array<string>(n).fill(tuple).join(','), rows: n, params: params.slice(start * width, (start + n) * width) });
+  }
+}
+
+function deleteChunks(out: Chunk[], head: string, ids: readonly unknown[]): void {
+  for (let start = 0; start < ids.length; start += ROWS_PER_STATEMENT) {
+    const n = Math.min(ROWS_PER_STATEMENT, ids.length - start);
+    out.push({ sql: `${head}(${new Array<string>(n).fill('?').join(',')})`, rows: n, params: ids.slice(start, start + n) });
   }
 }
 
