@@ -47,11 +47,11 @@ export interface BenchNode {
 /** The `perf` part of /admin/status (src/node/event-loop-monitor.ts). */
 export interface NodePerf {
   eventLoop: { maxMs: number; p50Ms: number; p99Ms: number; meanMs: number; windowMs: number };
-  gc: { maxMs: number; totalMs: number; count: number };
+  gc?: { maxMs: number; totalMs: number; count: number };
   cpuMs: { user: number; system: number };
   memory: { rss: number; heapUsed: number };
   peer: { messagesSent: number; messagesReceived: number; framesSent: number; bytesSent: number };
-  storage: { commits: number; rowsWritten: number };
+  storage?: { commits: number; rowsWritten: number };
 }
 
 export interface NodeStatusBody {
