@@ -19,44 +19,19 @@
  *
  *   node dist/bench/session-bench.js --help
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { RingstoreSessionStore } from '../store-adapter';
 import { BenchCluster, sleep, type NodeStatusBody } from './bench-cluster';
-import { renderChart, type CurveSeries, type TimelineSeries } from './bench-chart';
-import { concatSamples, percentileCurve, summarize, type LatencySummary } from './latency-stats';
+import type { CurveSeries } from './bench-chart';
+import { parseOptions, type BenchOptions } from './bench-options';
+import {
+  printReport, short, writeArtifacts, type NodeRoundFigures, type Report, type RoundRecord, type SystemSummary,
+} from './bench-report';
+import { concatSamples, percentileCurve, summarize } from './latency-stats';
 import { LoopProbe, ownLoopDelay } from './loop-probe';
 import { RedisProcess, type RedisDurability } from './redis-process';
 import { preload, runWorkload, type Store, type WorkloadOptions, type WorkloadResult } from './session-workload';
-
-interface BenchOptions {
-  callers: number;
-  duration: number;
-  valueBytes: number;
-  readShare: number;
-  nodes: number;
-  rounds: number;
-  regions: number;
-  delayMs: number;
-  consistency: 'local' | 'global';
-  sessions: number;
-  warmup: number;
-  redis: RedisDurability | 'off';
-  scale: number[] | null;
-  nodeArgs: string[];
-  /** Another build's bin/ringstore.js: run it as a second ringstore cluster instead of Redis (A/B of a change). */
-  versus: string | null;
-  /** Node arguments of the B cluster (default: --node-args). */
-  versusNodeArgs: string[] | null;
-  seed: number;
-  out: string;
-  progress: boolean;
-  keepData: boolean;
-}
 
 /** One system under test: a Store plus how to read the server side's CPU time and per-node figures. */
 interface System {
@@ -72,71 +47,6 @@ interface System {
   /** After a timed round: per-node figures. */
   afterRound(): Promise<NodeRoundFigures[]>;
   close(): Promise<void>;
-}
-
-interface NodeRoundFigures {
-  id: string;
-  eventLoopMaxMs: number;
-  eventLoopP99Ms: number;
-  gcMaxMs: number;
-  gcTotalMs: number;
-  peerMessagesSent: number;
-  peerFramesSent: number;
-  commits: number;
-  rowsWritten: number;
-  reads: number;
-  writes: number;
-  readRepairs: number;
-}
-
-interface RoundRecord {
-  system: string;
-  round: number;
-  startS: number;
-  opsPerS: number;
-  ops: number;
-  errors: number;
-  errorSamples: string[];
-  elapsedMs: number;
-  latency: LatencySummary;
-  get: LatencySummary;
-  set: LatencySummary;
-  serverCpuMsPerOp: number;
-  clientCpuMsPerOp: number;
-  nodes: NodeRoundFigures[];
-  /** Longest event-loop pause of an idle probe process (the machine's floor) and of the bench client. */
-  probeLoopMaxMs: number;
-  clientLoopMaxMs: number;
-  /** Client WebSocket frames (both ways) per operation. */
-  clientFramesPerOp: number;
-  timeline: number[];
-  bucketMs: number;
-}
-
-interface SystemSummary {
-  system: string;
-  opsPerS: number;
-  roundsOpsPerS: number[];
-  ops: number;
-  errors: number;
-  latency: LatencySummary;
-  get: LatencySummary;
-  set: LatencySummary;
-  serverCpuMsPerOp: number;
-  clientCpuMsPerOp: number;
-  /** Longest event-loop pause of each node over all rounds. */
-  eventLoopMaxMs: Record<string, number>;
-  /** Longest GC pause of each node over all rounds. */
-  gcMaxMs: Record<string, number>;
-  probeLoopMaxMs: number;
-  clientLoopMaxMs: number;
-  /** Peer messages sent by all nodes per client operation. */
-  peerMessagesPerOp: number | null;
-  /** WebSocket frames those messages took, per client operation. */
-  peerFramesPerOp: number | null;
-  /** SQLite group commits per second per node, and rows per commit. */
-  commitsPerSPerNode: number | null;
-  rowsPerCommit: number | null;
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
@@ -430,111 +340,6 @@ async function scaleMode(ctx: RunContext): Promise<Report> {
   return all;
 }
 
-// ---- report ----
-
-interface Report {
-  mode: 'compare' | 'regions' | 'scale';
-  rounds: RoundRecord[];
-  summaries: SystemSummary[];
-  curves: CurveSeries[];
-  extra: Record<string, unknown>;
-}
-
-function short(name: string): string {
-  const i = name.indexOf(' (');
-  return name.startsWith('ringstore local') || name.startsWith('ringstore global') || i < 0 ? name : name.slice(0, i);
-}
-
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : 2) : '-');
-
-function printReport(o: BenchOptions, rep: Report): void {
-  const line = (s = ''): void => { process.stdout.write(`${s}\n`); };
-  line();
-  line(`workload: ${o.callers} callers, ${Math.round(o.readShare * 100)}% get / ${Math.round((1 - o.readShare) * 100)}% set, ` +
-    `~${o.valueBytes}-byte sessions, pool ${o.sessions}, ${o.rounds} round(s) of ${o.duration} s per system, alternating`);
-  line(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}, node ${process.version}`);
-  line();
-  const head = ['system', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'get p99', 'set p99', 'srv CPU ms/op', 'cli CPU ms/op', 'errors'];
-  const rows = rep.summaries.map((s) => [
-    short(s.system), f1(s.opsPerS), f1(s.latency.p50Ms), f1(s.latency.p99Ms), f1(s.latency.p999Ms), f1(s.latency.maxMs),
-    f1(s.get.p99Ms), f1(s.set.p99Ms), s.serverCpuMsPerOp.toFixed(3), s.clientCpuMsPerOp.toFixed(3), String(s.errors),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmtRow = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  line(fmtRow(head));
-  for (const r of rows) line(fmtRow(r));
-  line();
-  for (const s of rep.summaries) {
-    line(`${s.system}`);
-    line(`  per round ops/s: ${s.roundsOpsPerS.map((x) => Math.round(x)).join(', ')}`);
-    line(`  get p50/p99 ${f1(s.get.p50Ms)}/${f1(s.get.p99Ms)} ms, set p50/p99 ${f1(s.set.p50Ms)}/${f1(s.set.p99Ms)} ms`);
-    const el = Object.entries(s.eventLoopMaxMs);
-    if (el.length > 0) line(`  longest event-loop pause per node: ${el.map(([id, ms]) => `${id} ${f1(ms)} ms`).join(', ')}`);
-    const gcs = Object.entries(s.gcMaxMs);
-    if (gcs.length > 0) line(`  longest GC pause per node: ${gcs.map(([id, ms]) => `${id} ${f1(ms)} ms`).join(', ')}`);
-    line(`  longest pause of an idle probe process (the machine's scheduling floor): ${f1(s.probeLoopMaxMs)} ms; of the bench client: ${f1(s.clientLoopMaxMs)} ms`);
-    if (s.peerMessagesPerOp !== null) {
-      const cf = rep.rounds.filter((r) => r.system === s.system).map((r) => r.clientFramesPerOp);
-      line(`  peer messages per operation (all nodes): ${s.peerMessagesPerOp.toFixed(2)} in ${(s.peerFramesPerOp ?? NaN).toFixed(2)} frames; ` +
-        `client frames per operation (both ways): ${(cf.reduce((a, b) => a + b, 0) / Math.max(1, cf.length)).toFixed(2)}`);
-      line(`  SQLite group commits per second per node: ${f1(s.commitsPerSPerNode ?? NaN)}, rows per commit: ${f1(s.rowsPerCommit ?? NaN)}`);
-    }
-    const errs = rep.rounds.filter((r) => r.system === s.system).flatMap((r) => r.errorSamples);
-    if (errs.length > 0) line(`  first errors: ${[...new Set(errs)].slice(0, 3).join(' | ')}`);
-  }
-  if (rep.mode === 'compare' && rep.summaries.length === 2) {
-    const [a, b] = rep.summaries as [SystemSummary, SystemSummary];
-    line();
-    line(`ratio ${o.versus === null ? 'ringstore / connect-redis' : 'this build / B'}: ops/s ${(a.opsPerS / b.opsPerS).toFixed(2)}, ` +
-      `p99 ${(a.latency.p99Ms / b.latency.p99Ms).toFixed(2)}, server CPU per op ${(a.serverCpuMsPerOp / b.serverCpuMsPerOp).toFixed(2)}, ` +
-      `total CPU per op ${((a.serverCpuMsPerOp + a.clientCpuMsPerOp) / (b.serverCpuMsPerOp + b.clientCpuMsPerOp)).toFixed(2)}`);
-    if (o.versus === null) line(`issue 6 targets: ops/s ratio >= 1.0: ${a.opsPerS >= b.opsPerS ? 'met' : 'NOT met'}; ` +
-      `ringstore p99 < 10 ms: ${a.latency.p99Ms < 10 ? 'met' : 'NOT met'}; ` +
-      `no event-loop pause over 10 ms: ${Object.values(a.eventLoopMaxMs).every((x) => x <= 10) ? 'met' : 'NOT met'}`);
-  }
-  if (rep.mode === 'regions') {
-    line();
-    line(`${rep.extra.delayMs} ms one way between regions (${(rep.extra.regions as string[]).join(', ')}), ${rep.extra.nodes} nodes; client in ${rep.extra.home}:`);
-    for (const s of rep.summaries) line(`  ${short(s.system).padEnd(40)} p50 ${f1(s.latency.p50Ms)} ms  p99 ${f1(s.latency.p99Ms)} ms`);
-  }
-  if (rep.mode === 'scale') {
-    line();
-    line('nodes  N  ops/s total  ops/s per node  srv CPU ms/op  peer msgs/op  keys per node');
-    for (const [k, size] of (rep.extra.sizes as Array<{ nodes: number; n: number; opsPerSPerNode: number; keysPerNode: number[] }>).entries()) {
-      const s = rep.summaries[k]!;
-      line(`${String(size.nodes).padStart(5)}  ${size.n}  ${f1(s.opsPerS).padStart(11)}  ${f1(size.opsPerSPerNode).padStart(14)}  ` +
-        `${s.serverCpuMsPerOp.toFixed(3).padStart(13)}  ${(s.peerMessagesPerOp ?? NaN).toFixed(2).padStart(12)}  ${size.keysPerNode.join(' ')}`);
-    }
-  }
-}
-
-function writeArtifacts(o: BenchOptions, rep: Report): { json: string; svg: string } {
-  fs.mkdirSync(o.out, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const base = path.join(o.out, `session-bench-${rep.mode}-${stamp}`);
-  const machine = {
-    cpus: os.cpus().length, model: os.cpus()[0]?.model, totalMemBytes: os.totalmem(), loadavg: os.loadavg(),
-    node: process.version, platform: `${os.platform()} ${os.release()}`,
-  };
-  const { curves: _c, ...rest } = rep;
-  const json = `${base}.json`;
-  fs.writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), command: process.argv.slice(2), options: o, machine, ...rest }, null, 2));
-  const timelines: TimelineSeries[] = rep.rounds.map((r) => ({
-    name: short(r.system), color: rep.curves.find((c) => c.name === short(r.system))?.color ?? '#000',
-    // Whole buckets only: the last one is cut short by the deadline.
-    startS: r.startS, bucketMs: r.bucketMs, counts: r.timeline.slice(0, Math.floor(r.elapsedMs / r.bucketMs)),
-  }));
-  const title = rep.mode === 'compare'
-    ? `${rep.summaries.map((x) => short(x.system)).join(' vs ')} through the express-session Store interface`
-    : rep.mode === 'regions' ? `ringstore, ${String(rep.extra.delayMs)} ms between ${o.regions} regions: local vs global`
-      : 'ringstore at several cluster sizes';
-  const subtitle = `${o.callers} callers, ${Math.round(o.readShare * 100)}% get, ~${o.valueBytes} B sessions, ${o.rounds} x ${o.duration} s per system; ` +
-    `${machine.cpus} cores, load ${os.loadavg()[0]!.toFixed(1)}`;
-  const svg = `${base}.svg`;
-  fs.writeFileSync(svg, renderChart(title, subtitle, rep.curves, timelines));
-  return { json, svg };
-}
-
 // ---- main ----
 
 function expiresIso(): string {
@@ -547,68 +352,6 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs: number):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
-}
-
-function int(name: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    return n;
-  };
-}
-
-function num(name: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
-    return n;
-  };
-}
-
-export function parseOptions(argv: string[]): BenchOptions {
-  const p = new Command();
-  p.name('session-bench')
-    .description('ringstore vs connect-redis through the express-session Store interface (docs/benchmarks.md)')
-    .option('--callers <n>', 'concurrent callers (requests in flight)', int('callers', 1, 100_000), 64)
-    .option('--duration <s>', 'seconds per timed round per system', num('duration', 0.5, 3600), 5)
-    .option('--value-bytes <n>', 'approximate JSON size of a session', int('value-bytes', 100, 1_000_000), 300)
-    .option('--read-share <x>', 'share of gets, 0..1', num('read-share', 0, 1), 0.5)
-    .option('--nodes <n>', 'ringstore nodes', int('nodes', 1, 32), 3)
-    .option('--rounds <n>', 'timed rounds per system, alternating A B A B', int('rounds', 1, 100), 2)
-    .option('--regions <k>', 'regions (with --delay-ms): compare local and global consistency', int('regions', 0, 16), 0)
-    .option('--delay-ms <ms>', 'one-way delay injected between regions', num('delay-ms', 0, 10_000), 40)
-    .option('--consistency <mode>', 'consistency of the ringstore requests (compare and scale modes)', 'global')
-    .option('--sessions <n>', 'sessions in the pool', int('sessions', 1, 10_000_000), 5000)
-    .option('--warmup <s>', 'untimed seconds per system before the first round', num('warmup', 0, 600), 1)
-    .option('--redis <mode>', 'redis-server durability: everysec (AOF fsync every second), always, none (no persistence), off (skip)', 'everysec')
-    .option('--scale <list>', 'ringstore alone at each cluster size, e.g. 1,3,5')
-    .option('--node-args <args>', 'extra node(1) arguments for each ringstore node, space-separated (e.g. "--cpu-prof")', '')
-    .option('--versus <bin>', "another build's bin/ringstore.js, run as a second cluster instead of Redis (A/B of a change)")
-    .option('--versus-node-args <args>', 'node(1) arguments of the --versus cluster (default: --node-args)')
-    .option('--seed <n>', 'workload seed', int('seed', 0, 2 ** 32 - 1), 42)
-    .option('--out <dir>', 'where JSON and SVG results go', 'artifacts/bench')
-    .option('--no-progress', 'no progress bar')
-    .option('--keep-data', 'keep the nodes\' data dirs');
-  p.parse(argv, { from: 'user' });
-  const x = p.opts<Record<string, unknown>>();
-  const consistency = x.consistency as string;
-  if (consistency !== 'local' && consistency !== 'global') throw new InvalidArgumentError('--consistency must be local or global');
-  const redis = x.redis as string;
-  if (!['everysec', 'always', 'none', 'off'].includes(redis)) throw new InvalidArgumentError('--redis must be everysec, always, none or off');
-  let scale: number[] | null = null;
-  if (typeof x.scale === 'string') {
-    scale = x.scale.split(',').map((s) => int('--scale entry', 1, 32)(s.trim()));
-  }
-  return {
-    callers: x.callers as number, duration: x.duration as number, valueBytes: x.valueBytes as number,
-    readShare: x.readShare as number, nodes: x.nodes as number, rounds: x.rounds as number, regions: x.regions as number,
-    delayMs: x.delayMs as number, consistency, sessions: x.sessions as number, warmup: x.warmup as number,
-    redis: redis as BenchOptions['redis'], scale,
-    nodeArgs: (x.nodeArgs as string).split(' ').filter(Boolean),
-    versus: typeof x.versus === 'string' ? path.resolve(x.versus) : null,
-    versusNodeArgs: typeof x.versusNodeArgs === 'string' ? x.versusNodeArgs.split(' ').filter(Boolean) : null, seed: x.seed as number, out: x.out as string,
-    progress: x.progress as boolean, keepData: Boolean(x.keepData),
-  };
 }
 
 async function main(): Promise<void> {
