@@ -103,9 +103,6 @@ export interface ClientHello {
 
 // ---- bounds of client input beyond wire-validate.ts ----
 
-/** Same bounds as the HTTP cart API (http-api.ts). */
-const CART_ITEM_CHARS_MAX = 256;
-const CART_QTY_MAX = 1_000_000;
 const CONTENT_TYPE_CHARS_MAX = 256;
 /** How deep a session field's JSON value may nest. */
 const JSON_DEPTH_MAX = 64;
@@ -400,16 +397,9 @@ function isLive(obj: StoredObject, nowMs: number): boolean {
   }
 }
 
-/** Client-facing bounds wire-validate.ts leaves to each API (the HTTP API checks the same for carts). */
+/** Client-facing bounds beyond validateClientOp's (cart bounds live there, shared by every API). */
 function checkClientOp(op: ClientOp, fieldBytesMax: number): ClientOp {
   switch (op.op) {
-    case 'cart':
-      if (op.item.length === 0 || op.item.length > CART_ITEM_CHARS_MAX) {
-        throw new BadRequestError(`cart item must be a non-empty string of at most ${CART_ITEM_CHARS_MAX} characters`);
-      }
-      if (op.qty > CART_QTY_MAX) throw new BadRequestError(`qty must be an integer from 0 to ${CART_QTY_MAX}`);
-      if (op.action === 'add' && op.qty === 0) throw new BadRequestError('add needs qty >= 1');
-      return op;
     case 'put':
       if (op.ct.length > CONTENT_TYPE_CHARS_MAX) throw new BadRequestError(`content type is longer than ${CONTENT_TYPE_CHARS_MAX} characters`);
       return op;

@@ -12,7 +12,7 @@ import { decodeContext, encodeContext } from '../clock/context-codec';
 import { cartItems } from '../crdt/cart';
 import type { StoredObject } from '../crdt/stored-object';
 import type { ClientOp, RequestOptions } from '../replication/client-op';
-import { validateRequestOptions } from '../replication/wire-validate';
+import { validateClientOp, validateRequestOptions } from '../replication/wire-validate';
 import type { NodeConfig } from '../core/config';
 import type { Coordinator } from '../replication/coordinator';
 import type { Logger } from './logger';
@@ -139,19 +139,10 @@ async function cartPost(req: http.IncomingMessage, res: http.ServerResponse, url
 function parseCartOp(body: unknown): ClientOp {
   const b = body as Record<string, unknown>;
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw new BadRequestError('cart operation must be a JSON object');
-  const { op, item } = b;
-  if (op !== 'add' && op !== 'remove' && op !== 'set') throw new BadRequestError('op must be "add", "remove" or "set"');
-  if (typeof item !== 'string' || item.length === 0 || item.length > 256) {
-    throw new BadRequestError('item must be a non-empty string of at most 256 characters');
-  }
-  const qtyDefault = op === 'add' ? 1 : 0;
-  const qty = b.qty === undefined ? qtyDefault : b.qty;
-  if (!Number.isSafeInteger(qty) || (qty as number) < 0 || (qty as number) > 1_000_000) {
-    throw new BadRequestError('qty must be an integer from 0 to 1000000');
-  }
-  if (op === 'add' && qty === 0) throw new BadRequestError('add needs qty >= 1');
-  if (op === 'set' && b.qty === undefined) throw new BadRequestError('set needs qty');
-  return { op: 'cart', action: op, item, qty: qty as number };
+  if (b.op === 'set' && b.qty === undefined) throw new BadRequestError('set needs qty');
+  // add defaults to one; remove takes no quantity. The bounds are validateClientOp's.
+  const qty = b.qty === undefined ? (b.op === 'add' ? 1 : 0) : b.qty;
+  return validateClientOp({ op: 'cart', action: b.op, item: b.item, qty });
 }
 
 async function adminStatus(_req: http.IncomingMessage, res: http.ServerResponse, _url: URL, node: HttpNode): Promise<void> {

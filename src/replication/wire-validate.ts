@@ -107,6 +107,10 @@ export function validateQuorumValue(name: string, v: unknown, n: number): number
   return num as number;
 }
 
+/** Bounds of a cart operation, the same through every API (HTTP, /client, forwarded). */
+export const CART_ITEM_CHARS_MAX = 256;
+export const CART_QTY_MAX = 1_000_000;
+
 export function validateClientOp(x: unknown): ClientOp {
   if (!isObj(x)) bad('operation');
   switch (x.op) {
@@ -119,10 +123,16 @@ export function validateClientOp(x: unknown): ClientOp {
     case 'delete':
       return { op: 'delete', context: x.context === null ? null : validateVv(x.context) };
     case 'cart':
-      if (
-        (x.action !== 'add' && x.action !== 'remove' && x.action !== 'set') ||
-        typeof x.item !== 'string' || !Number.isSafeInteger(x.qty) || (x.qty as number) < 0
-      ) bad('cart operation');
+      if (x.action !== 'add' && x.action !== 'remove' && x.action !== 'set') {
+        throw new BadRequestError('cart op must be "add", "remove" or "set"');
+      }
+      if (typeof x.item !== 'string' || x.item.length === 0 || x.item.length > CART_ITEM_CHARS_MAX) {
+        throw new BadRequestError(`cart item must be a non-empty string of at most ${CART_ITEM_CHARS_MAX} characters`);
+      }
+      if (!Number.isSafeInteger(x.qty) || (x.qty as number) < 0 || (x.qty as number) > CART_QTY_MAX) {
+        throw new BadRequestError(`qty must be an integer from 0 to ${CART_QTY_MAX}`);
+      }
+      if (x.action === 'add' && x.qty === 0) throw new BadRequestError('add needs qty >= 1');
       return { op: 'cart', action: x.action, item: x.item, qty: x.qty as number };
     case 'session-write':
       if (!isObj(x.set) || !Array.isArray(x.del) || !x.del.every((d) => typeof d === 'string') || !isCount(x.expiresAtMs)) {

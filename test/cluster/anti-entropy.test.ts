@@ -42,9 +42,7 @@ describe('cluster: anti-entropy heals rows deleted or rolled back in a replica\'
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed') for (const s of c.specs) console.log(`--- ${s.id} log tail\n${c.log(s.id).slice(-3000)}`);
-    await c.stopAll();
-    c.cleanup();
+    await c.teardown(this.currentTest?.state === 'failed', 3000);
   });
 
   async function put(via: string, k: string, value: string, context?: string): Promise<void> {

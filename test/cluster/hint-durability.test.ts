@@ -18,9 +18,7 @@ describe('cluster: hints survive a SIGKILL of the node holding them (Dynamo 4.6)
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed') for (const s of c.specs) console.log(`--- ${s.id} log tail\n${c.log(s.id).slice(-3000)}`);
-    await c.stopAll();
-    c.cleanup();
+    await c.teardown(this.currentTest?.state === 'failed', 3000);
   });
 
   it('hands off every hint after the holders restart', async () => {

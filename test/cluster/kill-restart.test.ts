@@ -26,9 +26,7 @@ describe('cluster: kill -9 one of three nodes (Dynamo 4.6 sloppy quorum, hinted 
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed') for (const s of c.specs) console.log(`--- ${s.id} log tail\n${c.log(s.id).slice(-3000)}`);
-    await c.stopAll();
-    c.cleanup();
+    await c.teardown(this.currentTest?.state === 'failed', 3000);
   });
 
   it('acknowledges every write while a node is down and loses none after it returns', async () => {

@@ -114,6 +114,13 @@ export class ProcessCluster {
     await Promise.all([...this.procs.keys()].map((id) => this.kill(id)));
   }
 
+  /** The usual after() hook: show each node's log tail if the test failed, stop every node, remove the data. */
+  async teardown(testFailed: boolean, tailChars = 3000): Promise<void> {
+    if (testFailed) for (const s of this.specs) console.log(`--- ${s.id} log tail\n${this.log(s.id).slice(-tailChars)}`);
+    await this.stopAll();
+    this.cleanup();
+  }
+
   cleanup(): void {
     if (process.env.RINGSTORE_KEEP_TEST_DATA) return;
     fs.rmSync(this.root, { recursive: true, force: true });

@@ -25,9 +25,7 @@ describe('cluster: three regions, local quorums, a region cut under load', funct
   });
 
   after(async function () {
-    if (this.currentTest?.state === 'failed') for (const s of c.specs) console.log(`--- ${s.id} log tail\n${c.log(s.id).slice(-2000)}`);
-    await c.stopAll();
-    c.cleanup();
+    await c.teardown(this.currentTest?.state === 'failed', 2000);
   });
 
   const nodesIn = (region: string) => c.specs.filter((s) => s.region === region).map((s) => s.id);
