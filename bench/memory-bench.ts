@@ -21,7 +21,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pack, unpack } from 'msgpackr';
@@ -117,11 +117,40 @@ async function loadPhase(file: string, sessions: number, valueBytes: number, q: 
     const trees = new PartitionTrees(storage, {
       partitions: q, shape: { fanout: DEFAULT_CONFIG.antiEntropyTreeFanout, depth: DEFAULT_CONFIG.antiEntropyTreeDepth }, rebuildMs: 3_600_000,
     });
-    for (let p = 0; p < q; p++) trees.tree(asPartitionId(p), nowMs);
+    // As the node builds them (anti-entropy-service.ts): in slices, yielding between.
+    let sliceStarted = performance.now();
+    let sliceMaxMs = 0;
+    const yieldTurn = (): Promise<void> => {
+      sliceMaxMs = Math.max(sliceMaxMs, performance.now() - sliceStarted);
+      return new Promise((resolve) => setImmediate(() => { sliceStarted = performance.now(); resolve(); }));
+    };
+    const loop = monitorEventLoopDelay({ resolution: 1 });
+    let gcMaxMs = 0;
+    let gcMaxKind = 0;
+    const gcWatch = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if (e.duration > gcMaxMs) {
+          gcMaxMs = e.duration;
+          gcMaxKind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+        }
+      }
+    });
+    gcWatch.observe({ entryTypes: ['gc'] });
+    loop.enable();
+    for (let p = 0; p < q; p++) {
+      sliceStarted = performance.now();
+      await trees.prepare(asPartitionId(p), () => nowMs, yieldTurn);
+      sliceMaxMs = Math.max(sliceMaxMs, performance.now() - sliceStarted);
+    }
+    loop.disable();
+    gcWatch.disconnect();
     const treesS = (performance.now() - treesT0) / 1000;
     const withTrees = settledMemory();
     out(`anti-entropy hash trees over every partition: built in ${treesS.toFixed(1)} s, RSS +${mb(withTrees.rss - loaded.rss)} ` +
       `(${per(withTrees.rss - loaded.rss, sessions)} per session), heap +${mb(withTrees.heapUsed - loaded.heapUsed)}`);
+    out(`tree builds held the event loop at most ${sliceMaxMs.toFixed(1)} ms per slice; event-loop delay max ` +
+      `${(loop.max / 1e6).toFixed(1)} ms, p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms (monitorEventLoopDelay, GC included); longest GC pause ${gcMaxMs.toFixed(1)} ms ` +
+      `(${gcMaxKind === 1 ? 'scavenge' : gcMaxKind === 2 ? 'mark-compact' : `kind ${gcMaxKind}`})`);
     const total = withTrees.rss - before.rss;
     out(`RAM per stored session, records plus trees: ${per(total, sessions)} (RSS)`);
 

@@ -34,6 +34,8 @@ import { SqliteStorage } from '../src/storage/sqlite-storage';
 import { TtlSweeper, type SweepStorage } from '../src/node/ttl-sweeper';
 
 const T0 = 1_700_000_000_000;
+/** perf_hooks GC entry detail.kind (constants.NODE_PERFORMANCE_GC_*). */
+const GC_KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
 const Q = 256;
 
 function arg(name: string, dflt: string): string {
@@ -120,8 +122,16 @@ async function main(): Promise<void> {
   const batchMs: number[] = [];
   const sweeper = new TtlSweeper({ storage, clock, batchMax, onBatch: (b) => batchMs.push(b.pauseMs) });
   let gcMaxMs = 0;
+  const gcByKind: Record<string, { count: number; maxMs: number; totalMs: number }> = {};
   const gcObs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, e.duration);
+    for (const e of list.getEntries()) {
+      gcMaxMs = Math.max(gcMaxMs, e.duration);
+      const kind = GC_KINDS[(e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0] ?? 'other';
+      const k = (gcByKind[kind] ??= { count: 0, maxMs: 0, totalMs: 0 });
+      k.count++;
+      k.maxMs = Math.max(k.maxMs, Math.round(e.duration * 100) / 100);
+      k.totalMs = Math.round((k.totalMs + e.duration) * 100) / 100;
+    }
   });
   gcObs.observe({ entryTypes: ['gc'] });
   const h = monitorEventLoopDelay({ resolution: 1 });
@@ -152,6 +162,7 @@ async function main(): Promise<void> {
     },
     eventLoopDelayMs: { max: ms(h.max), p99: ms(h.percentile(99)), p50: ms(h.percentile(50)), mean: ms(h.mean) },
     longestGcMs: Math.round(gcMaxMs * 100) / 100,
+    gcByKind,
     idleBaselineMaxMs: baselineMaxMs,
     node: process.version,
     loadavg: os.loadavg().map((x) => Math.round(x * 10) / 10),

@@ -75,7 +75,8 @@ export class AntiEntropyService {
     this.shape = { fanout: c.antiEntropyTreeFanout, depth: c.antiEntropyTreeDepth };
     this.trees = new PartitionTrees(host.storage, { partitions: c.partitions, shape: this.shape, rebuildMs: c.antiEntropyTreeRebuildMs });
     host.replica.onChange((key) => this.trees.noteChange(key));
-    const answer = (_from: NodeId, msg: PeerMsg): PeerMsg => {
+    const answer = async (_from: NodeId, msg: PeerMsg): Promise<PeerMsg> => {
+      await this.prepareQueried(msg);
       const reply = answerTreeQueryMsg(msg, c.partitions, this.shape, (p) => {
         const ring = host.currentRing();
         if (!this.replicates(ring, p)) throw new NotReplicaError(`${host.id} does not replicate partition ${p}`);
@@ -130,7 +131,8 @@ export class AntiEntropyService {
     });
     this.counts.exchanges++;
     try {
-      const tree = this.trees.tree(partition, started);
+      await this.trees.prepare(partition, this.now, yieldTurn);
+      const tree = this.trees.tree(partition, this.host.clock.nowMs());
       const result = await exchangePartition(tree, this.host.replica, remote, { nowMs: started, keysMax: c.antiEntropyKeysMax });
       const report: AntiEntropyExchangeReport = {
         ...result, partition, peer, bytes, ms: this.host.clock.nowMs() - started, atMs: started,
@@ -160,6 +162,21 @@ export class AntiEntropyService {
       trees: this.trees.stats(),
       lastExchange: this.last,
     };
+  }
+
+  private readonly now = (): number => this.host.clock.nowMs();
+
+  /**
+   * Build (in slices) the tree a peer's query asks about, before answering
+   * it synchronously. A query for a partition this node does not hold, or a
+   * malformed one, builds nothing: answerTreeQueryMsg refuses it.
+   */
+  private async prepareQueried(msg: PeerMsg): Promise<void> {
+    const p = (msg as { partition?: unknown }).partition;
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0 || p >= this.host.config.partitions) return;
+    const partition = asPartitionId(p);
+    if (!this.replicates(this.host.currentRing(), partition)) return;
+    await this.trees.prepare(partition, this.now, yieldTurn);
   }
 
   private replicates(ring: Ring, p: PartitionId): boolean {
@@ -195,6 +212,11 @@ export class AntiEntropyService {
     gauge('ringstore_anti_entropy_bytes', 'Bytes sent and received by anti-entropy exchanges this node started', () => this.counts.bytesExchanged);
     gauge('ringstore_anti_entropy_trees', 'Partition hash trees held in memory', () => this.trees.stats().trees);
   }
+}
+
+/** Let the event loop run between slices of a tree build. */
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export function installAntiEntropy(host: FeatureHost): AntiEntropyService {

@@ -37,10 +37,10 @@ import { planSweep, sweepHorizonMs } from '../replication/ttl-sweep';
 import { Counter, Histogram } from 'prom-client';
 import type { FeatureHost } from './feature-host';
 
-/** What the sweep needs of a storage engine (MemoryStorage and SqliteStorage both fit). */
 /** Keys one run remembers having removed (a Set of this size rehashes in well under a millisecond). */
 export const RUN_KEYS_MAX = 50_000;
 
+/** What the sweep needs of a storage engine (MemoryStorage and SqliteStorage both fit). */
 export interface SweepStorage {
   get(key: string): StoredObject | undefined;
   metaOf(key: string): RecordMeta | undefined;

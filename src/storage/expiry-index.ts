@@ -14,10 +14,19 @@
  * the old expiry to delete(), which saves a second key -> expiry map.
  */
 import { assert } from '../core/assert';
+import { ShardedMap } from './sharded-map';
+
+/**
+ * Shards per bucket. When every session of a busy second expires together,
+ * one bucket holds them all; sharding it keeps each table rebuild small
+ * while the sweep empties it (sharded-map.ts). 16, not 256, because there
+ * are ~1,800 buckets and each shard is a Map of its own.
+ */
+const BUCKET_SHARDS = 16;
 
 export class ExpiryIndex {
   /** bucket number -> (key -> expiresAtMs) */
-  private readonly buckets = new Map<number, Map<string, number>>();
+  private readonly buckets = new Map<number, ShardedMap<number>>();
   /** The bucket numbers in `buckets`, ascending. */
   private readonly order: number[] = [];
   private count = 0;
@@ -36,7 +45,7 @@ export class ExpiryIndex {
     const b = this.bucketOf(expiresAtMs);
     let bucket = this.buckets.get(b);
     if (bucket === undefined) {
-      bucket = new Map();
+      bucket = new ShardedMap(BUCKET_SHARDS);
       this.buckets.set(b, bucket);
       this.order.splice(this.lowerBound(b), 0, b);
     }
@@ -73,7 +82,7 @@ export class ExpiryIndex {
     for (const b of this.order) {
       if (b > last || out.length >= limit) break;
       const bucket = this.buckets.get(b)!;
-      for (const [key, at] of bucket) {
+      for (const [key, at] of bucket.entries()) {
         if (out.length >= limit) break;
         // Only the last bucket can hold keys that are not yet expired.
         if (at <= nowMs) out.push(key);

@@ -26,6 +26,7 @@ import type { Hint, RecordMeta, Storage } from '../core/storage-port';
 import { HintTable } from './hint-table';
 import { assertValidMeta, RecordMap } from './record-map';
 import type { StorageStats } from './storage-stats';
+import { ShardedMap } from './sharded-map';
 import { decodeValue, encodeValue } from './value-codec';
 import { WriteBatch } from './write-batch';
 
@@ -52,7 +53,8 @@ interface DurableHint {
 
 /** What a restart finds: committed rows only, as bytes. */
 interface DurableState {
-  kv: Map<string, DurableRecord>;
+  /** Sharded like RecordMap: a sweep emptying a million-key Map pauses on its rehash (sharded-map.ts). */
+  kv: ShardedMap<DurableRecord>;
   hints: Map<number, DurableHint>;
   meta: Map<string, string>;
 }
@@ -65,7 +67,7 @@ export class MemoryStorage<T> implements Storage<T> {
   private readonly records = new RecordMap<T>();
   private readonly hintTable = new HintTable<T>();
   private readonly metaView = new Map<string, string>();
-  private readonly durable: DurableState = { kv: new Map(), hints: new Map(), meta: new Map() };
+  private readonly durable: DurableState = { kv: new ShardedMap(), hints: new Map(), meta: new Map() };
   private readonly schedule: (commit: () => void) => void;
   private pending: WriteBatch | null = null;
   private closed = false;
@@ -216,7 +218,7 @@ export class MemoryStorage<T> implements Storage<T> {
   reopen(): MemoryStorage<T> {
     assert(this.closed, 'reopen() a storage that is still open: crash() or close() it first');
     const next = new MemoryStorage<T>(this.options);
-    for (const [key, rec] of this.durable.kv) next.durable.kv.set(key, rec);
+    for (const [key, rec] of this.durable.kv.entries()) next.durable.kv.set(key, rec);
     for (const id of [...this.durable.hints.keys()].sort((a, b) => a - b)) {
       next.durable.hints.set(id, this.durable.hints.get(id)!);
     }
@@ -305,7 +307,7 @@ export class MemoryStorage<T> implements Storage<T> {
     this.records.clear();
     this.hintTable.clear();
     this.metaView.clear();
-    for (const [key, rec] of this.durable.kv) {
+    for (const [key, rec] of this.durable.kv.entries()) {
       this.records.set(key, decodeValue<T>(rec.bytes), rec.meta);
     }
     const ids = [...this.durable.hints.keys()].sort((a, b) => a - b);

@@ -9,6 +9,7 @@ import { assert } from '../core/assert';
 import type { PartitionId } from '../core/ids';
 import type { RecordMeta } from '../core/storage-port';
 import { ExpiryIndex } from './expiry-index';
+import { ShardedMap } from './sharded-map';
 
 interface Entry<T> {
   value: T;
@@ -18,7 +19,8 @@ interface Entry<T> {
 const NO_KEYS: ReadonlySet<string> = new Set<string>();
 
 export class RecordMap<T> {
-  private readonly entries = new Map<string, Entry<T>>();
+  /** Sharded: a million-key Map's rehash is a pause no caller can split (sharded-map.ts). */
+  private readonly entries = new ShardedMap<Entry<T>>();
   private readonly byPartition = new Map<PartitionId, Set<string>>();
   private readonly expiry = new ExpiryIndex();
 

@@ -123,20 +123,23 @@ describe('node/ttl-sweeper over MemoryStorage', () => {
   });
 
   it('counts a copy handed back during the run that removed it only as returned', async () => {
-    let handedBack = false;
+    let handedBack: string | null = null;
     const sweeper = new TtlSweeper({
       storage, clock, batchMax: 100,
       onBatch: () => {
-        // After the first batch (oldest first: sess:exp0 was in it), a peer hands sess:exp0 back.
-        if (handedBack) return;
-        handedBack = true;
-        void replica.apply('sess:exp0', session(T0 - 5000));
+        // After the first batch, a peer hands back one of the sessions it removed.
+        if (handedBack !== null) return;
+        const i = Array.from({ length: 1000 }, (_, j) => j).find((j) => storage.get(`sess:exp${j}`) === undefined);
+        assert.ok(i !== undefined, 'the first batch removed an expired session');
+        handedBack = `sess:exp${i}`;
+        void replica.apply(handedBack, session(T0 - 5000 + i));
       },
     });
     const r = await sweeper.sweep();
     assert.equal(r.returned, 1);
     assert.equal(r.expired, 1001);
-    assert.equal(storage.get('sess:exp0'), undefined);
+    assert.ok(handedBack !== null);
+    assert.equal(storage.get(handedBack), undefined);
     assert.deepEqual(sweeper.window.totals(clock.nowMs()), { expired: 1000, swept: 1050 });
   });
 

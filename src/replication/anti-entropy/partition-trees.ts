@@ -16,8 +16,15 @@
  *   storage on its next use, as riak_core expires its trees, so a change
  *   that bypassed the replica (a sweep or a repair tool writing storage
  *   directly) is noticed within that bound.
+ * - Built in slices when the caller can wait: `prepare()` hashes
+ *   `sliceKeys` keys per turn and yields in between, so a partition of a
+ *   node holding a million sessions (~4,000 keys, ~170 ms of hashing) never
+ *   holds the event loop for more than one slice. Changes made while it
+ *   builds are noted as dirty and rehashed when the tree is next used, so
+ *   the result equals a tree built in one go at the end.
  *
- * Pure: time comes in as nowMs; storage is read through a small interface.
+ * Pure: time comes in as nowMs (or a now() function for builds that span
+ * turns); storage is read through a small interface; yielding is injected.
  */
 import { assert } from '../../core/assert';
 import type { PartitionId } from '../../core/ids';
@@ -37,7 +44,14 @@ export interface PartitionTreesOptions {
   shape: TreeShape;
   /** Age after which a tree is rebuilt from storage on its next use. */
   rebuildMs: number;
+  /** Keys hashed per turn by prepare() (default 64: ~1.5 ms of SHA-1 over canonical forms). */
+  sliceKeys?: number;
 }
+
+/** Lets the event loop run (the node: setImmediate; tests: a resolved promise). */
+export type YieldTurn = () => Promise<void>;
+
+const SLICE_KEYS_DEFAULT = 64;
 
 export interface PartitionTreesStats {
   /** Trees currently held. */
@@ -58,14 +72,25 @@ interface Entry {
   dirty: Set<string>;
 }
 
+/** A tree being built by prepare(): writes meanwhile land in `dirty`. */
+interface Building {
+  tree: HashTree;
+  dirty: Set<string>;
+  done: Promise<void>;
+}
+
 export class PartitionTrees {
   private readonly entries = new Map<PartitionId, Entry>();
+  private readonly building = new Map<PartitionId, Building>();
+  private readonly sliceKeys: number;
   private builds = 0;
   private rebuilds = 0;
   private rehashed = 0;
 
   constructor(private readonly source: TreeSource, private readonly opts: PartitionTreesOptions) {
     assert(opts.rebuildMs > 0, 'rebuildMs must be positive');
+    this.sliceKeys = opts.sliceKeys ?? SLICE_KEYS_DEFAULT;
+    assert(Number.isInteger(this.sliceKeys) && this.sliceKeys > 0, 'sliceKeys must be a positive integer');
     new HashTree(opts.shape); // validates the shape early
   }
 
@@ -75,8 +100,30 @@ export class PartitionTrees {
 
   /** The replica changed `key` (wrote or removed it). */
   noteChange(key: string): void {
-    const e = this.entries.get(partitionOf(key, this.opts.partitions));
-    if (e) e.dirty.add(key);
+    const p = partitionOf(key, this.opts.partitions);
+    this.entries.get(p)?.dirty.add(key);
+    this.building.get(p)?.dirty.add(key);
+  }
+
+  /**
+   * Make partition `p`'s tree present and not stale, building it in slices
+   * of `sliceKeys` keys with `yieldTurn()` between them. A later tree(p, t)
+   * with t - now() < rebuildMs then returns at once (only dirty keys are
+   * rehashed). Concurrent calls for one partition share one build.
+   */
+  async prepare(p: PartitionId, now: () => number, yieldTurn: YieldTurn): Promise<void> {
+    const e = this.entries.get(p);
+    if (e && now() - e.builtAtMs < this.opts.rebuildMs) return;
+    let b = this.building.get(p);
+    if (!b) {
+      if (e) this.rebuilds++;
+      const fresh: Building = { tree: new HashTree(this.opts.shape), dirty: new Set(), done: Promise.resolve() };
+      // Registered before the first key is read, so every change from then on is noted.
+      this.building.set(p, fresh);
+      fresh.done = this.buildSliced(p, fresh, now, yieldTurn);
+      b = fresh;
+    }
+    await b.done;
   }
 
   /** Whether partition `p`'s tree is built (tests, status). */
@@ -111,17 +158,42 @@ export class PartitionTrees {
   /** Forget partition `p`'s tree (no longer replicated here, or to force a rebuild). */
   drop(p: PartitionId): void {
     this.entries.delete(p);
+    this.building.delete(p);
   }
 
   /** Forget every tree whose partition `keep` rejects. */
   retain(keep: (p: PartitionId) => boolean): void {
     for (const p of [...this.entries.keys()]) if (!keep(p)) this.entries.delete(p);
+    for (const p of [...this.building.keys()]) if (!keep(p)) this.building.delete(p);
   }
 
   stats(): PartitionTreesStats {
     let keys = 0;
     for (const e of this.entries.values()) keys += e.tree.size;
     return { trees: this.entries.size, keys, builds: this.builds, rebuilds: this.rebuilds, rehashed: this.rehashed };
+  }
+
+  private async buildSliced(p: PartitionId, b: Building, now: () => number, yieldTurn: YieldTurn): Promise<void> {
+    try {
+      let inSlice = 0;
+      // A live iterator: keys removed while we yield are skipped, keys added
+      // are also in `dirty`, so each ends up hashed from its latest value.
+      for (const key of this.source.keysInPartition(p)) {
+        const obj = this.source.get(key);
+        if (obj) b.tree.insert(key, objectDigest(obj));
+        if (++inSlice >= this.sliceKeys) {
+          inSlice = 0;
+          await yieldTurn();
+          // Dropped (partition handed away) or superseded meanwhile: stop.
+          if (this.building.get(p) !== b) return;
+        }
+      }
+      if (this.building.get(p) !== b) return;
+      this.builds++;
+      this.entries.set(p, { tree: b.tree, builtAtMs: now(), dirty: b.dirty });
+    } finally {
+      if (this.building.get(p) === b) this.building.delete(p);
+    }
   }
 
   private build(p: PartitionId, nowMs: number): Entry {
