@@ -27,6 +27,8 @@ export interface BenchClusterOptions {
   consistency?: 'local' | 'global';
   /** Extra arguments for node itself (e.g. --cpu-prof), before the script. */
   nodeArgs?: string[];
+  /** `ringstore node --sqlite-sync` (default: the node's own default, full). */
+  sqliteSync?: 'full' | 'normal';
   /** Node log level (default warn: logging is not what is measured). */
   logLevel?: string;
   /** Keep the data dir (for inspection) instead of removing it on stop. */
@@ -60,6 +62,7 @@ export interface NodeStatusBody {
   members: Array<{ id: string; state: string }>;
   partitions: { total: number; owned: number };
   handoff?: { active: number };
+  hints: { pending: number; stored: number; delivered: number };
   keys: number;
   stats: { reads: number; writes: number; forwarded: number; readRepairs: number; hintsStored: number };
   perf?: NodePerf;
@@ -177,6 +180,7 @@ export class BenchCluster {
         '--data', dataDir, '--seeds', seeds, '--region', region,
         '--n', String(this.o.n), '--r', String(this.o.r), '--w', String(this.o.w),
         '--consistency', this.o.consistency ?? 'global', '--log-level', this.o.logLevel ?? 'warn',
+        ...(this.o.sqliteSync !== undefined ? ['--sqlite-sync', this.o.sqliteSync] : []),
       ];
       const proc = spawn(process.execPath, args, { stdio: ['ignore', log, log], cwd: dataDir });
       fs.closeSync(log);

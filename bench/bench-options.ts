@@ -21,6 +21,8 @@ export interface BenchOptions {
   redis: RedisDurability | 'off';
   scale: number[] | null;
   nodeArgs: string[];
+  /** `ringstore node --sqlite-sync` of every node (full: fsync per commit, the node's default). */
+  sqliteSync: 'full' | 'normal';
   /** Another build's bin/ringstore.js: run it as a second ringstore cluster instead of Redis (A/B of a change). */
   versus: string | null;
   /** Node arguments of the B cluster (default: --node-args). */
@@ -65,6 +67,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     .option('--redis <mode>', 'redis-server durability: everysec (AOF fsync every second), always, none (no persistence), off (skip)', 'everysec')
     .option('--scale <list>', 'ringstore alone at each cluster size, e.g. 1,3,5')
     .option('--node-args <args>', 'extra node(1) arguments for each ringstore node, space-separated (e.g. "--cpu-prof")', '')
+    .option('--sqlite-sync <mode>', '--regions mode: ringstore node --sqlite-sync of every node, full (fsync per commit) or normal (docs/operations.md)', 'full')
     .option('--versus <bin>', "another build's bin/ringstore.js, run as a second cluster instead of Redis (A/B of a change)")
     .option('--versus-node-args <args>', 'node(1) arguments of the --versus cluster (default: --node-args)')
     .option('--seed <n>', 'workload seed', int('seed', 0, 2 ** 32 - 1), 42)
@@ -75,6 +78,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   const x = p.opts<Record<string, unknown>>();
   const consistency = x.consistency as string;
   if (consistency !== 'local' && consistency !== 'global') throw new InvalidArgumentError('--consistency must be local or global');
+  const sqliteSync = x.sqliteSync as string;
+  if (sqliteSync !== 'full' && sqliteSync !== 'normal') throw new InvalidArgumentError('--sqlite-sync must be full or normal');
   const redis = x.redis as string;
   if (!['everysec', 'always', 'none', 'off'].includes(redis)) throw new InvalidArgumentError('--redis must be everysec, always, none or off');
   let scale: number[] | null = null;
@@ -86,7 +91,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     readShare: x.readShare as number, nodes: x.nodes as number, rounds: x.rounds as number, regions: x.regions as number,
     delayMs: x.delayMs as number, consistency, sessions: x.sessions as number, warmup: x.warmup as number,
     redis: redis as BenchOptions['redis'], scale,
-    nodeArgs: (x.nodeArgs as string).split(' ').filter(Boolean),
+    nodeArgs: (x.nodeArgs as string).split(' ').filter(Boolean), sqliteSync,
     versus: typeof x.versus === 'string' ? path.resolve(x.versus) : null,
     versusNodeArgs: typeof x.versusNodeArgs === 'string' ? x.versusNodeArgs.split(' ').filter(Boolean) : null, seed: x.seed as number, out: x.out as string,
     progress: x.progress as boolean, keepData: Boolean(x.keepData),

@@ -295,20 +295,23 @@ async function regionsMode(ctx: RunContext): Promise<Report> {
   const regions = Array.from({ length: o.regions }, (_, i) => `r${i + 1}`);
   const nodes = Math.max(o.nodes, o.regions);
   const q = quorumFor(nodes);
-  const cluster = await BenchCluster.start({ nodes, ...q, regions, nodeArgs: o.nodeArgs, keepData: o.keepData });
+  const cluster = await BenchCluster.start({
+    nodes, ...q, regions, nodeArgs: o.nodeArgs, keepData: o.keepData, sqliteSync: o.sqliteSync,
+  });
   const systems: System[] = [];
   try {
     await cluster.delayBetweenRegions(o.delayMs);
     const home = regions[0]!;
     const local = cluster.addrs(home);
-    systems.push(await ringstoreSystem(`ringstore local (client in ${home})`, COLORS[2]!, cluster, {
+    const sync = `SQLite ${o.sqliteSync}`;
+    systems.push(await ringstoreSystem(`ringstore local (client in ${home}, ${sync})`, COLORS[2]!, cluster, {
       nodes: local, region: home, prefix: 'local:',
     }));
-    systems.push(await ringstoreSystem(`ringstore global (client in ${home})`, COLORS[3]!, cluster, {
+    systems.push(await ringstoreSystem(`ringstore global (client in ${home}, ${sync})`, COLORS[3]!, cluster, {
       nodes: local, prefix: 'global:', client: { region: home, consistency: 'global' },
     }));
     const res = await alternate(ctx, systems, workloadOf(o), expiresIso());
-    return { mode: 'regions', ...res, extra: { regions, nodes, delayMs: o.delayMs, home } };
+    return { mode: 'regions', ...res, extra: { regions, nodes, delayMs: o.delayMs, home, sqliteSync: o.sqliteSync } };
   } finally {
     for (const s of systems) await s.close().catch(() => undefined);
     await cluster.stop();

@@ -2,7 +2,7 @@
  * The `ringstore` command (DESIGN.md Interfaces: CLI).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { runNode } from './node-command';
+import { parseSqliteSync, runNode } from './node-command';
 import { runDevCluster } from './dev-cluster-command';
 import { runStatus } from './status-command';
 import { runLeave } from './leave-command';
@@ -22,6 +22,16 @@ function numArg(name: string, min: number, max: number) {
     if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}`);
     return n;
   };
+}
+
+/** Checks --sqlite-sync at parse time (a usage error with the help hint); the node gets the word itself. */
+function sqliteSyncArg(v: string): string {
+  try {
+    parseSqliteSync(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return v.toLowerCase();
 }
 
 function addrList(v: string): string[] {
@@ -63,6 +73,7 @@ export function buildProgram(): Command {
     .option('--down-after-ms <ms>', 'ms a member stays suspect before it is marked down', intArg('down-after-ms', 0, 3_600_000))
     .option('--handoff-interval-ms <ms>', 'ms between partition handoff checks', intArg('handoff-interval-ms', 10, 600_000))
     .option('--handoff-batch-keys <n>', 'keys per partition handoff batch', intArg('handoff-batch-keys', 1, 100_000))
+    .option('--sqlite-sync <mode>', 'full: fsync every commit (survives power loss); normal: fsync at checkpoints (survives a process crash, may lose the last commits on power loss); docs/operations.md', sqliteSyncArg, 'full')
     .option('--log-level <level>', 'pino log level', process.env.RINGSTORE_LOG_LEVEL ?? 'info')
     .action(runNode);
 

@@ -14,10 +14,28 @@ export interface NodeCommandOptions {
   handoffIntervalMs?: number; handoffBatchKeys?: number;
   secretFile?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tokensFile?: string;
   httpRateLimit?: number; httpRateBurst?: number;
+  /** `full` or `normal` (docs/operations.md, Durability); default full. */
+  sqliteSync?: string;
+}
+
+/** The values of `--sqlite-sync`, and the SQLite `PRAGMA synchronous` level each one sets. */
+const SQLITE_SYNC_LEVELS = { full: 'FULL', normal: 'NORMAL' } as const;
+export type SqliteSyncLevel = (typeof SQLITE_SYNC_LEVELS)[keyof typeof SQLITE_SYNC_LEVELS];
+
+/**
+ * `--sqlite-sync full|normal` to the PRAGMA level SqliteStorage takes. Throws
+ * on anything else: a typo must not quietly leave a node less durable (or
+ * slower) than its operator asked for.
+ */
+export function parseSqliteSync(value: string): SqliteSyncLevel {
+  const level = (SQLITE_SYNC_LEVELS as Record<string, SqliteSyncLevel>)[value.toLowerCase()];
+  if (level === undefined) throw new Error(`--sqlite-sync must be full or normal, not ${JSON.stringify(value)}`);
+  return level;
 }
 
 export async function runNode(o: NodeCommandOptions): Promise<void> {
   if (o.consistency !== 'global' && o.consistency !== 'local') throw new Error('--consistency must be global or local');
+  const sqliteSynchronous = parseSqliteSync(o.sqliteSync ?? 'full');
   const logger = createLogger({ nodeId: o.id, level: o.logLevel });
   // Security (docs/security.md): each is optional, and off unless given.
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
@@ -29,7 +47,7 @@ export async function runNode(o: NodeCommandOptions): Promise<void> {
   if (tokens === undefined) logger.info('no --tokens-file: the HTTP and client APIs are open to anyone who reaches this port');
   const node = await RingstoreNode.start({
     id: o.id, host: o.host, port: o.port, dataDir: o.data, seeds: o.seeds, region: o.region,
-    consistency: o.consistency, logger, processMetrics: true, secret, tls, tokens,
+    consistency: o.consistency, logger, processMetrics: true, secret, tls, tokens, sqliteSynchronous,
     config: {
       n: o.n, r: o.r, w: o.w, partitions: o.partitions,
       limits: { ...DEFAULT_LIMITS, httpRequestsPerSecondMax: o.httpRateLimit ?? 0, httpRequestsBurstMax: o.httpRateBurst ?? 0 },

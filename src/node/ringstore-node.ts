@@ -59,6 +59,13 @@ export interface NodeOptions {
   tls?: NodeTls;
   /** Bearer tokens for the HTTP and client APIs (node/auth.ts). Unset: no access control. */
   tokens?: TokenTable;
+  /**
+   * SQLite `PRAGMA synchronous` (docs/operations.md, Durability). FULL
+   * (default): every commit is fsynced before a write is acknowledged. NORMAL:
+   * the WAL is fsynced at checkpoints only; survives a process crash, not a
+   * power loss of the last commits.
+   */
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
 }
 
 export type MemberState = 'alive' | 'suspect' | 'down' | 'leaving';
@@ -73,6 +80,8 @@ export interface NodeStatus {
   hints: { pending: number; stored: number; delivered: number };
   handoff: { active: number; done: number; total: number };
   quorum: { n: number; r: number; w: number; consistency: Consistency };
+  /** What an acknowledgement of this node promises on disk (docs/operations.md, Durability). */
+  durability: { sqliteSynchronous: 'FULL' | 'NORMAL' };
   keys: number;
   epoch: number;
   stats: Coordinator['stats'];
@@ -107,6 +116,7 @@ export class RingstoreNode implements FeatureHost {
   private leaving = false;
   private epochChain: Promise<unknown> = Promise.resolve();
   private readonly consistency: Consistency;
+  private readonly sqliteSynchronous: 'FULL' | 'NORMAL';
 
   private constructor(
     opts: NodeOptions,
@@ -129,6 +139,7 @@ export class RingstoreNode implements FeatureHost {
     this.logger = logger;
     this.table = table;
     this.consistency = opts.consistency ?? 'global';
+    this.sqliteSynchronous = opts.sqliteSynchronous ?? 'FULL';
     this.ring = this.computeRing();
     this.coordinator = new Coordinator({
       self: this.id,
@@ -176,11 +187,14 @@ export class RingstoreNode implements FeatureHost {
     if (!(config.r >= 1 && config.w >= 1 && config.r <= config.n && config.w <= config.n)) {
       throw new BadRequestError(`need 1 <= R, W <= N (got N=${config.n} R=${config.r} W=${config.w})`);
     }
+    if (opts.sqliteSynchronous !== undefined && opts.sqliteSynchronous !== 'FULL' && opts.sqliteSynchronous !== 'NORMAL') {
+      throw new BadRequestError(`sqliteSynchronous must be FULL or NORMAL, not ${JSON.stringify(opts.sqliteSynchronous)}`);
+    }
     const clock = opts.clock ?? new SystemClock();
     const logger = opts.logger ?? createLogger({ nodeId: opts.id });
     fs.mkdirSync(opts.dataDir, { recursive: true });
     const storage = await SqliteStorage.open<StoredObject>(path.join(opts.dataDir, 'ringstore.db'), {
-      commitBatchMax: config.commitBatchMax,
+      commitBatchMax: config.commitBatchMax, synchronous: opts.sqliteSynchronous ?? 'FULL',
     });
     const id = asNodeId(opts.id);
     const storedId = storage.getMeta('node.id');
@@ -293,6 +307,7 @@ export class RingstoreNode implements FeatureHost {
       },
       handoff: { active: 0, done: 0, total: 0 },
       quorum: { n: this.config.n, r: this.config.r, w: this.config.w, consistency: this.consistency },
+      durability: { sqliteSynchronous: this.sqliteSynchronous },
       keys: this.storage.size(),
       epoch: this.ids.currentEpoch(),
       stats: { ...this.coordinator.stats },
