@@ -5,13 +5,15 @@
  * `leave.state: done`, when it is safe to stop it.
  */
 import { SingleBar, Presets } from 'cli-progress';
-import { fetchJson, type StatusJson } from './status-command';
+import { adminJson, adminTarget, type AdminFlags } from './admin-http';
+import type { StatusJson } from './status-command';
 
 interface LeaveJson { state: string; keys: number; hints: number; pendingPartitions: number }
 
-export async function runLeave(o: { node: string; wait?: boolean; timeoutS?: number }): Promise<void> {
+export async function runLeave(o: AdminFlags & { wait?: boolean; timeoutS?: number }): Promise<void> {
   const pollMs = 500;
-  const res = (await fetchJson(o.node, '/admin/leave', { method: 'POST' })) as { leave: LeaveJson };
+  const target = adminTarget(o);
+  const res = (await adminJson(target, '/admin/leave', 'POST')) as { leave: LeaveJson };
   const first = res.leave;
   process.stdout.write(`node at ${o.node} is leaving: ${first.keys} keys, ${first.hints} hints to hand off\n`);
   if (o.wait === false) return;
@@ -29,7 +31,7 @@ export async function runLeave(o: { node: string; wait?: boolean; timeoutS?: num
     while (leave.state !== 'done') {
       if (Date.now() > deadline) throw new Error(`node at ${o.node} has not finished leaving after ${o.timeoutS ?? 3600} s`);
       await new Promise((r) => setTimeout(r, pollMs));
-      const s = (await fetchJson(o.node, '/admin/status')) as StatusJson;
+      const s = (await adminJson(target, '/admin/status')) as StatusJson;
       leave = s.leave ?? leave;
       const left = leave.keys + leave.hints;
       bar.setTotal(Math.max(start, left));

@@ -7,6 +7,7 @@ import { runDevCluster } from './dev-cluster-command';
 import { runStatus } from './status-command';
 import { runLeave } from './leave-command';
 import { runSessionsStats } from './sessions-command';
+import { TOKEN_ENV, type AdminFlags } from './admin-http';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -32,6 +33,14 @@ function sqliteSyncArg(v: string): string {
     throw new InvalidArgumentError((err as Error).message);
   }
   return v.toLowerCase();
+}
+
+/** How an operator command reaches a secured node (admin-http.ts; docs/security.md). */
+function addAdminOptions(cmd: Command): void {
+  cmd
+    .option('--token <token>', `bearer token (admin scope for status and leave; default: $${TOKEN_ENV})`)
+    .option('--tls-ca <file>', 'PEM of the CA that signed the node\'s certificate; talk https')
+    .option('--https', 'talk https, trusting the system\'s CAs');
 }
 
 function addrList(v: string): string[] {
@@ -89,30 +98,33 @@ export function buildProgram(): Command {
     .option('--w <w>', 'write quorum', intArg('w', 1, 16), 2)
     .action(runDevCluster);
 
-  program
+  const status = program
     .command('status')
     .description("show a node's view of the cluster")
     .requiredOption('--node <addr>', 'HOST:PORT of any node')
     .option('--json', 'print the /admin/status JSON')
     .option('--watch', 'refresh every second until no partition is moving to or from the node')
     .action(runStatus);
+  addAdminOptions(status);
 
-  program
+  const leave = program
     .command('leave')
     .description('hand all of a node\'s partitions to the other nodes, so that it can be stopped (POST /admin/leave)')
     .requiredOption('--node <addr>', 'HOST:PORT of the node that leaves')
     .option('--no-wait', 'return at once instead of waiting until the handoff is done')
     .option('--timeout-s <s>', 'give up waiting after this many seconds', intArg('timeout-s', 1, 86_400), 3600)
     .action(runLeave);
+  addAdminOptions(leave);
 
-  program
+  const sessionsStats = program
     .command('sessions')
     .description('session store figures')
     .command('stats')
     .description('cluster-wide session TTL statistics (GET /admin/sessions/stats)')
     .requiredOption('--node <addr>', 'HOST:PORT of any node')
     .option('--json', 'print the /admin/sessions/stats JSON')
-    .action((o: { node: string; json?: boolean }) => runSessionsStats(o));
+    .action((o: AdminFlags & { json?: boolean }) => runSessionsStats(o));
+  addAdminOptions(sessionsStats);
 
   return program;
 }

@@ -4,13 +4,13 @@
  * `GET /admin/sessions/stats`, as a table, or that JSON with --json.
  */
 import type { SessionStats } from '../replication/session-stats';
-import { fetchJson } from './status-command';
+import { adminJson, adminTarget, type AdminFlags } from './admin-http';
 
 export async function runSessionsStats(
-  o: { node: string; json?: boolean },
+  o: AdminFlags & { json?: boolean },
   out: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<void> {
-  const s = (await fetchJson(o.node, '/admin/sessions/stats')) as SessionStats;
+  const s = (await adminJson(adminTarget(o), '/admin/sessions/stats')) as SessionStats;
   if (o.json) {
     out(JSON.stringify(s, null, 2) + '\n');
     return;

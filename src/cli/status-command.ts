@@ -5,18 +5,7 @@
  * per moving partition, refreshed every second until nothing moves.
  */
 import { Format, MultiBar, Presets, type SingleBar } from 'cli-progress';
-
-export async function fetchJson(addr: string, pathname: string, init?: RequestInit): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(`http://${addr}${pathname}`, init);
-  } catch (err) {
-    throw new Error(`cannot reach ${addr}: ${(err as Error).message}`);
-  }
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new Error(`${addr}${pathname} answered ${res.status}: ${JSON.stringify(body)}`);
-  return body;
-}
+import { adminJson, adminTarget, type AdminFlags, type AdminTarget } from './admin-http';
 
 export interface HandoffTargetJson { id: string; state: string; keysSent: number; keysTotal: number; error?: string }
 
@@ -50,16 +39,17 @@ export interface StatusJson {
 const BAR_SIZE = 30;
 const PARTITION_LINES_MAX = 20;
 
-export async function runStatus(o: { node: string; json?: boolean; watch?: boolean }): Promise<void> {
+export async function runStatus(o: AdminFlags & { json?: boolean; watch?: boolean }): Promise<void> {
   const out = (t: string): boolean => process.stdout.write(t);
-  const s = (await fetchJson(o.node, '/admin/status')) as StatusJson;
+  const target = adminTarget(o);
+  const s = (await adminJson(target, '/admin/status')) as StatusJson;
   if (o.json) {
     out(JSON.stringify(s, null, 2) + '\n');
     return;
   }
   if (o.watch) {
     out(formatHeader(s) + '\n');
-    await watchHandoff(o.node, s);
+    await watchHandoff(target, s);
     return;
   }
   out(formatStatus(s));
@@ -132,7 +122,7 @@ function percent(value: number, total: number): string {
  * moving partition stream, polled every second until the node has nothing
  * moving (and is not halfway through leaving).
  */
-async function watchHandoff(addr: string, first: StatusJson, pollMs = 1000): Promise<void> {
+async function watchHandoff(target: AdminTarget, first: StatusJson, pollMs = 1000): Promise<void> {
   const multi = new MultiBar({
     format: ' {label} |{bar}| {value}/{total} {unit} {state}',
     hideCursor: true,
@@ -166,7 +156,7 @@ async function watchHandoff(addr: string, first: StatusJson, pollMs = 1000): Pro
       const leaving = s.leave?.state === 'leaving';
       if (s.handoff.active === 0 && !leaving) break;
       await new Promise((r) => setTimeout(r, pollMs));
-      s = (await fetchJson(addr, '/admin/status')) as StatusJson;
+      s = (await adminJson(target, '/admin/status')) as StatusJson;
     }
   } finally {
     multi.stop();

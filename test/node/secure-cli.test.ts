@@ -78,6 +78,42 @@ describe('ringstore node with --secret-file, --tls-* and --tokens-file', functio
     assert.deepEqual(read, { status: 200, body: 'over tls' });
   });
 
+  it('lets the operator commands reach the secured nodes with --tls-ca and a token, and says why when they cannot', () => {
+    assert.ok(cluster !== null, 'needs the cluster of the test above');
+    const c = certs!;
+    const a = cluster.addr('n1');
+    const cli = (args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [BIN, ...args], {
+        encoding: 'utf8', timeout: 30_000, env: { ...process.env, RINGSTORE_TOKEN: '', ...env },
+      });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const status = cli(['status', '--node', a, '--json', '--tls-ca', c.caFile, '--token', ADMIN]);
+    assert.equal(status.status, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { id: string }).id, 'n1');
+    const fromEnv = cli(['sessions', 'stats', '--node', a, '--json', '--tls-ca', c.caFile], { RINGSTORE_TOKEN: ADMIN });
+    assert.equal(fromEnv.status, 0, fromEnv.stderr);
+    assert.equal(typeof (JSON.parse(fromEnv.stdout) as { active: unknown }).active, 'number');
+
+    const noToken = cli(['status', '--node', a, '--tls-ca', c.caFile]);
+    assert.notEqual(noToken.status, 0);
+    assert.match(noToken.stderr, /answered 401.*wants a token/);
+    const smallScope = cli(['status', '--node', a, '--tls-ca', c.caFile, '--token', WRITER]);
+    assert.notEqual(smallScope.status, 0);
+    assert.match(smallScope.stderr, /answered 403/);
+    const plainHttp = cli(['status', '--node', a, '--token', ADMIN]);
+    assert.notEqual(plainHttp.status, 0);
+    assert.match(plainHttp.stderr, /cannot reach http:\/\/.*(--tls-ca|https)/);
+    const wrongCa = makeCerts(['127.0.0.1'], 'some-other-ca')!;
+    try {
+      const untrusted = cli(['status', '--node', a, '--tls-ca', wrongCa.caFile, '--token', ADMIN]);
+      assert.notEqual(untrusted.status, 0);
+      assert.match(untrusted.stderr, /cannot reach https:\/\/.*--tls-ca/);
+    } finally {
+      wrongCa.cleanup();
+    }
+  });
+
   it('refuses to start with a secret shorter than 16 bytes, or a tls cert without its key', () => {
     const dir = certs!.dir;
     const short = path.join(dir, 'short-secret');
