@@ -3,9 +3,11 @@
  * node processes, two per region, N=3 (one replica per region), 40 ms
  * injected between regions, `local` consistency. One region is cut off under
  * write load: both sides take every write; after the heal every replica holds
- * every acknowledged write and a cart edited on both sides holds every add.
+ * every acknowledged write, a cart edited on both sides holds every add, and
+ * a session edited on both sides keeps each side's field changes.
  */
 import { strict as assert } from 'node:assert';
+import { RingClient } from '../../src/client/ring-client';
 import { ProcessCluster, waitFor } from './process-cluster';
 
 const REGIONS = ['ra', 'rb', 'rc'];
@@ -74,12 +76,39 @@ describe('cluster: three regions, local quorums, a region cut under load', funct
 
     await Promise.all(REGIONS.map((r) => writer(r, 'before', Date.now() + 2000)));
 
+    // One user's session, changed on both sides of the cut through the session
+    // client each side's app would use: different fields, and one field both change.
+    const clients = ['ra', 'rc'].map((r) => new RingClient({
+      nodes: nodesIn(r).map((id) => c.addr(id)), region: r, consistency: 'local',
+    }));
+    const expiresAtMs = Date.now() + 600_000;
+    let lastSeen = '';
+    try {
+      await clients[0]!.sessionWrite('sess:both', { set: { user: 'ann', both: 'before' }, expiresAtMs });
+      await waitFor('the session on every replica', async () => {
+        const body = (await (await fetch(c.url('n1', '/admin/replicas/sess:both'))).json()) as ReplicasBody;
+        lastSeen = JSON.stringify(body);
+        return body.replicas.every((r) => r.present);
+      }, 10_000, 100);
+    } catch (err) {
+      for (const cl of clients) await cl.close();
+      console.log(`      last /admin/replicas/sess:both: ${lastSeen}`);
+      throw err;
+    }
     // Cut region rc off from ra and rb, in both directions.
     for (const s of c.specs) {
       const delayMs = Object.fromEntries(REGIONS.filter((r) => r !== s.region).map((r) => [r, 40]));
       await setFaults(s.id, { delayMs, cut: s.region === 'rc' ? ['ra', 'rb'] : ['rc'] });
     }
-    const during = await Promise.all(REGIONS.map((r) => writer(r, 'cut', Date.now() + 5000)));
+    const cutWrites = Promise.all(REGIONS.map((r) => writer(r, 'cut', Date.now() + 5000)));
+    try {
+      await clients[0]!.sessionWrite('sess:both', { set: { theme: 'dark', both: 'ra' }, del: ['user'], expiresAtMs });
+      await new Promise((r) => setTimeout(r, 20));
+      await clients[1]!.sessionWrite('sess:both', { set: { lang: 'fr', both: 'rc' }, expiresAtMs });
+    } finally {
+      for (const cl of clients) await cl.close();
+    }
+    const during = await cutWrites;
     assert.equal(failures, 0, 'every write was acknowledged, on both sides of the cut');
     assert.ok(during[2]! > 0 && during[0]! > 0, `both sides took writes during the cut (${during.join('/')})`);
 
@@ -107,5 +136,17 @@ describe('cluster: three regions, local quorums, a region cut under load', funct
     }
     const cart = (await (await fetch(c.url('n3', '/carts/shared?r=3'))).json()) as { items: Record<string, number> };
     for (const item of cartAdds) assert.equal(cart.items[item], 1, `cart holds ${item}`);
+
+    const sessionReplicas = (await (await fetch(c.url('n1', '/admin/replicas/sess:both'))).json()) as ReplicasBody;
+    assert.equal(new Set(sessionReplicas.replicas.map((r) => r.digest)).size, 1, 'the session is the same on every replica');
+    const reader = new RingClient({ nodes: nodesIn('rb').map((id) => c.addr(id)), region: 'rb' });
+    try {
+      const merged = await reader.sessionGet('sess:both', { r: 3 });
+      // Each side's fields survive; `both`, changed on both sides, keeps the later write (rc's);
+      // the field ra deleted stays deleted.
+      assert.deepEqual(merged?.data, { theme: 'dark', lang: 'fr', both: 'rc' });
+    } finally {
+      await reader.close();
+    }
   });
 });
