@@ -27,12 +27,52 @@ export interface FieldChange {
  * Throws what JSON.stringify throws (cycles, BigInt); the caller reports it.
  */
 export function jsonFields(session: unknown): { fields: Record<string, unknown>; snapshot: Map<string, string>; bytes: number } {
+  const { snapshot, bytes } = jsonSnapshot(session);
+  const fields: Record<string, unknown> = {};
+  for (const [name, text] of snapshot) fields[name] = JSON.parse(text) as unknown;
+  return { fields, snapshot, bytes };
+}
+
+/**
+ * Each field's JSON text, as jsonFields gives it, and the byte length of the
+ * session's JSON, without parsing anything back: a save only needs the
+ * values of the fields that changed (diffSnapshot parses those). Each field
+ * is serialised once; JSON.stringify of the whole session, JSON.parse of it
+ * and JSON.stringify of every field again was the store's largest CPU cost
+ * per set (docs/benchmarks.md).
+ */
+export function jsonSnapshot(session: unknown): { snapshot: Map<string, string>; bytes: number } {
+  if (!isPlainFieldHolder(session)) return jsonSnapshotOfText(session);
+  const snapshot = new Map<string, string>();
+  const parts: string[] = [];
+  for (const name of Object.keys(session)) {
+    // What JSON.stringify(session) writes for this field (toJSON included), or undefined when it leaves it out.
+    const text = JSON.stringify((session as Record<string, unknown>)[name]) as string | undefined;
+    if (text === undefined) continue;
+    snapshot.set(name, text);
+    parts.push(`${JSON.stringify(name)}:${text}`);
+  }
+  return { snapshot, bytes: Buffer.byteLength(`{${parts.join(',')}}`, 'utf8') };
+}
+
+/**
+ * An object JSON.stringify serialises field by field, as `{"name":value,...}`
+ * of its own enumerable keys: not an array, not a boxed primitive, no toJSON
+ * of its own. Anything else takes the whole-text path.
+ */
+function isPlainFieldHolder(x: unknown): x is object {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  if (typeof (x as { toJSON?: unknown }).toJSON === 'function') return false;
+  return !(x instanceof Number || x instanceof String || x instanceof Boolean || x instanceof BigInt);
+}
+
+function jsonSnapshotOfText(session: unknown): { snapshot: Map<string, string>; bytes: number } {
   const text = JSON.stringify(session);
   if (typeof text !== 'string' || !text.startsWith('{')) throw new TypeError('a session must serialise to a JSON object');
   const fields = JSON.parse(text) as Record<string, unknown>;
   const snapshot = new Map<string, string>();
   for (const [name, value] of Object.entries(fields)) snapshot.set(name, JSON.stringify(value));
-  return { fields, snapshot, bytes: Buffer.byteLength(text, 'utf8') };
+  return { snapshot, bytes: Buffer.byteLength(text, 'utf8') };
 }
 
 /** The snapshot of fields as loaded from the store. */
@@ -51,4 +91,20 @@ export function diffFields(
   for (const [name, text] of now) if (loaded.get(name) !== text) set[name] = fields[name];
   for (const name of loaded.keys()) if (!now.has(name)) del.push(name);
   return { set, del };
+}
+
+/** diffFields from snapshots alone: the values of changed fields are parsed from their JSON text. */
+export function diffSnapshot(loaded: FieldSnapshot, now: FieldSnapshot): FieldChange {
+  const set: Record<string, unknown> = {};
+  const del: string[] = [];
+  for (const [name, text] of now) if (loaded.get(name) !== text) set[name] = JSON.parse(text) as unknown;
+  for (const name of loaded.keys()) if (!now.has(name)) del.push(name);
+  return { set, del };
+}
+
+/** Every field of a snapshot, parsed: a set that cannot diff writes them all. */
+export function fieldsOf(snapshot: FieldSnapshot): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, text] of snapshot) fields[name] = JSON.parse(text) as unknown;
+  return fields;
 }

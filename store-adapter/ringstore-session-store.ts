@@ -30,7 +30,7 @@ import session from 'express-session';
 import type { Request } from 'express';
 import { RingClient, type RequestOptions, type RingClientOptions } from '../src/client/ring-client';
 import { BadRequestError, ValueTooLargeError } from '../src/core/errors';
-import { diffFields, jsonFields, snapshotOf, type FieldChange, type FieldSnapshot } from './field-diff';
+import { diffSnapshot, fieldsOf, jsonSnapshot, snapshotOf, type FieldChange, type FieldSnapshot } from './field-diff';
 import { sessionExpiresAtMs } from './session-expiry';
 import { SnapshotLru } from './snapshot-lru';
 
@@ -201,9 +201,9 @@ export class RingstoreSessionStore extends session.Store {
       this.lru.delete(sid);
       return;
     }
-    let parsed: ReturnType<typeof jsonFields>;
+    let parsed: ReturnType<typeof jsonSnapshot>;
     try {
-      parsed = jsonFields(sess);
+      parsed = jsonSnapshot(sess);
     } catch (err) {
       throw new BadRequestError(`session is not JSON-serialisable: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -213,13 +213,13 @@ export class RingstoreSessionStore extends session.Store {
     const snapshot = loaded !== undefined && loaded.sid === sid ? loaded.snapshot : this.lru.get(sid);
     let change: FieldChange;
     if (snapshot !== undefined) {
-      change = diffFields(snapshot, parsed.fields, parsed.snapshot);
+      change = diffSnapshot(snapshot, parsed.snapshot);
     } else {
       // Not loaded through this store: write every field, and delete what
       // the cluster holds beyond them, so set() replaces the session.
       const current = await this.client.sessionGet(key, this.requestOpts);
       const stale = current === null ? [] : Object.keys(current.data).filter((f) => !parsed.snapshot.has(f));
-      change = { set: parsed.fields, del: stale };
+      change = { set: fieldsOf(parsed.snapshot), del: stale };
     }
     await this.client.sessionWrite(key, { set: change.set, del: change.del, expiresAtMs }, this.requestOpts);
     const saved: Loaded = { sid, snapshot: parsed.snapshot };

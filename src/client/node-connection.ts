@@ -27,6 +27,7 @@ import {
 import type { Logger } from '../transport/logger';
 import { PeerLink, type LinkCounters } from '../transport/peer-link';
 import { RemoteError } from '../transport/remote-error';
+import { zeroMask } from '../transport/ws-mask';
 import type { ClientHello, ClientReply, ClientRequest } from '../node/client-api';
 
 /** The node's client API path (src/node/client-api.ts CLIENT_PATH; repeated so this module loads no node code). */
@@ -147,6 +148,7 @@ export class NodeConnection {
       ...(tls === null ? {} : { rejectUnauthorized: true, ...(tls.ca === undefined ? {} : { ca: tls.ca }) }),
       perMessageDeflate: false,
       maxPayload: this.o.frameBytesMax,
+      generateMask: zeroMask,
       handshakeTimeout: this.o.connectTimeoutMs,
       ...(this.o.token !== null ? { headers: { Authorization: `Bearer ${this.o.token}` } } : {}),
     });

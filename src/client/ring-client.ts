@@ -30,7 +30,7 @@ import { silentLogger, type Logger } from '../transport/logger';
 import type { LinkCounters } from '../transport/peer-link';
 import type { ClientReply, ClientRequest, ObjectView, ScanCursor } from '../node/client-api';
 import { NodeConnection, wasNotSent } from './node-connection';
-import { ringViewOf, routeKey, type RingView } from './ring-view';
+import { ringViewOf, routeOf, type RingView } from './ring-view';
 
 export type { Consistency, RequestOptions };
 
@@ -408,6 +408,15 @@ export class RingClient extends EventEmitter {
 
   /** The first usable connection in routing order: open ones before ones still connecting. */
   private pick(key: string | null, tried: ReadonlySet<NodeConnection>): NodeConnection | null {
+    // The usual case, without building the whole order: an open connection
+    // to one of the key's nodes. It is the one the full order below would
+    // pick, since the key's nodes come first in it.
+    if (key !== null && this.view !== null) {
+      for (const id of routeOf(this.view, key, this.region)) {
+        const c = this.connFor(id);
+        if (c !== undefined && c.state === 'open' && !tried.has(c)) return c;
+      }
+    }
     const order: NodeConnection[] = [];
     const seen = new Set<NodeConnection>();
     const add = (c: NodeConnection | undefined): void => {
@@ -416,7 +425,7 @@ export class RingClient extends EventEmitter {
         order.push(c);
       }
     };
-    if (key !== null && this.view !== null) for (const id of routeKey(this.view, key, this.region)) add(this.connFor(id));
+    if (key !== null && this.view !== null) for (const id of routeOf(this.view, key, this.region)) add(this.connFor(id));
     if (this.region !== null) for (const c of this.conns) if (c.region === this.region) add(c);
     for (const c of this.conns) add(c);
     for (const state of ['open', 'connecting'] as const) {

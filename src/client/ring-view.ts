@@ -72,9 +72,47 @@ export function ringViewOf(x: unknown): RingView {
  * those in `region` ahead of the others when a region is given, so a
  * `local` request is coordinated in its own region), then the rest of the
  * ring in preference order (the nodes a sloppy quorum would use).
+ *
+ * The order depends only on the key's partition, so it is computed once per
+ * partition and region for each view (routeOf). Routing was a tenth of the
+ * client's CPU when every request rebuilt it (docs/benchmarks.md).
  */
 export function routeKey(view: RingView, key: string, region: string | null): NodeId[] {
-  const order = preferenceOrder(view.ring, partitionOf(key, view.ring.q), view.n);
+  return routeOf(view, key, region).slice();
+}
+
+/** routeKey's order itself, shared: for the client's own routing, which only reads it. */
+export function routeOf(view: RingView, key: string, region: string | null): readonly NodeId[] {
+  const p = partitionOf(key, view.ring.q);
+  const routes = routesOf(view, region);
+  let order = routes[p];
+  if (order === undefined) {
+    order = Object.freeze(computeRoute(view, p, region));
+    routes[p] = order;
+  }
+  return order;
+}
+
+/** Per view: region ('' for none) -> partition -> route. A view is immutable, so its routes never go stale. */
+const routeCache = new WeakMap<RingView, Map<string, Array<readonly NodeId[] | undefined>>>();
+
+function routesOf(view: RingView, region: string | null): Array<readonly NodeId[] | undefined> {
+  let byRegion = routeCache.get(view);
+  if (byRegion === undefined) {
+    byRegion = new Map();
+    routeCache.set(view, byRegion);
+  }
+  const name = region === null ? '' : `r:${region}`;
+  let routes = byRegion.get(name);
+  if (routes === undefined) {
+    routes = new Array<readonly NodeId[] | undefined>(view.ring.q);
+    byRegion.set(name, routes);
+  }
+  return routes;
+}
+
+function computeRoute(view: RingView, p: ReturnType<typeof partitionOf>, region: string | null): NodeId[] {
+  const order = preferenceOrder(view.ring, p, view.n);
   const n = Math.min(view.n, order.length);
   let primaries = order.slice(0, n);
   if (region !== null) {

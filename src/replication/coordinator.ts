@@ -212,6 +212,8 @@ export class Coordinator {
     let outstanding = 0;
     let settled = false;
     let localCopy: StoredObject | null = null;
+    // One message object for every primary: the transport packs it once (frame-codec.ts).
+    const putMsg: PeerMsg = { type: 'put', key, obj };
     return new Promise((resolve, reject) => {
       const settle = (): void => {
         if (settled) return;
@@ -253,7 +255,7 @@ export class Coordinator {
           done.then(() => onAck(node), (err) => { this.background(err, 'local write'); onFail(hintFor ?? node); });
           return;
         }
-        const msg: PeerMsg = hintFor ? { type: 'put', key, obj, hintFor } : { type: 'put', key, obj };
+        const msg: PeerMsg = hintFor ? { type: 'put', key, obj, hintFor } : putMsg;
         this.d.network.request(node, msg, this.d.config.requestTimeoutMs).then(
           () => onAck(node),
           () => onFail(hintFor ?? node),

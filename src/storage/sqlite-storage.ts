@@ -98,7 +98,7 @@ export class SqliteStorage<T> implements Storage<T> {
   private readonly commitBatchMax: number;
   /** Batches not yet committed, oldest first; only the last one takes new writes. */
   private readonly batches: WriteBatch[] = [];
-  /** Full-size multi-row statements, prepared once (keyed by SQL). */
+  /** Multi-row statements of the sizes worth keeping (see preparedSize), prepared once (keyed by SQL). */
   private readonly statements = new Map<string, Statement>();
   private flushScheduled = false;
   private flushing = false;
@@ -331,8 +331,10 @@ export class SqliteStorage<T> implements Storage<T> {
     this.inFlightRows = rows;
     try {
       const statements = this.statementsFor(batch);
-      // Full-size statements are prepared once, before the transaction is queued.
-      for (const st of statements) if (st.rows === ROWS_PER_STATEMENT) await this.prepared(st.sql);
+      // A batch that is one statement of a kept size runs it prepared,
+      // preparing it first the first time (one wake-up, once per size).
+      const alone = statements.length === 1;
+      for (const st of statements) if (preparedSize(st.rows, alone)) await this.prepared(st.sql);
       if (statements.length === 1) {
         // The usual batch: at most ROWS_PER_STATEMENT puts, so one
         // statement. A single statement is a transaction of its own in
@@ -340,13 +342,13 @@ export class SqliteStorage<T> implements Storage<T> {
         // it needs no BEGIN and COMMIT, and the commit costs one wake-up of
         // the event loop instead of three. On a busy node each wake-up waited
         // ~10 ms, more than the SQL itself (docs/benchmarks.md).
-        await this.runChunk(statements[0]!);
+        await this.runChunk(statements[0]!, true);
       } else {
         // BEGIN and every statement are queued at once (the database runs in
         // serialized mode, set at open, so sqlite3's worker executes them in
         // order), and COMMIT once they all succeeded: two wake-ups.
         const done: Array<Promise<void>> = [run(this.db, 'BEGIN IMMEDIATE')];
-        for (const st of statements) done.push(this.runChunk(st));
+        for (const st of statements) done.push(this.runChunk(st, false));
         const failure = (await Promise.allSettled(done)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failure !== undefined) {
           // If ROLLBACK fails too, SQLite has already rolled back (it does on
@@ -400,15 +402,16 @@ export class SqliteStorage<T> implements Storage<T> {
   }
 
   /** Runs one chunk, through its prepared statement when it has one (see prepared()). */
-  private runChunk(st: Chunk): Promise<void> {
-    const stmt = st.rows === ROWS_PER_STATEMENT ? this.statements.get(st.sql) : undefined;
+  private runChunk(st: Chunk, alone: boolean): Promise<void> {
+    const stmt = preparedSize(st.rows, alone) ? this.statements.get(st.sql) : undefined;
     return stmt !== undefined ? runStatement(stmt, st.params) : run(this.db, st.sql, st.params);
   }
 
   /**
-   * Full-size statements recur in every large batch, so they are prepared
-   * once; the odd-sized tail of a batch is parsed each time (caching every
-   * size would keep up to 500 statements per kind alive).
+   * Statements recur: the small sizes a busy node's group commits have (a
+   * dozen or two rows), and full-size ones. Those are prepared once; other
+   * sizes are parsed each time (caching every size would keep up to 500
+   * statements per kind alive). See preparedSize for when they are used.
    */
   private async prepared(sql: string): Promise<Statement> {
     let stmt = this.statements.get(sql);
@@ -446,6 +449,27 @@ export class SqliteStorage<T> implements Storage<T> {
     });
     onProgress?.(loaded);
   }
+}
+
+/**
+ * Statements of up to this many rows are kept prepared, as are full-size
+ * ones: a node under load commits batches of 1 to ~30 rows, and preparing
+ * (parsing) the same multi-row INSERT for every commit, then finalizing it,
+ * was SQLite CPU spent on nothing (docs/benchmarks.md). At most
+ * SMALL_STATEMENT_ROWS_MAX + 1 statements per kind of write stay alive.
+ *
+ * Prepared statements are used only for a batch that is that one statement
+ * (its own transaction, the usual case). sqlite3 runs a prepared Statement
+ * as soon as it is free, outside the Database's serialized queue, so in a
+ * BEGIN ... COMMIT batch it could run before the BEGIN and commit on its
+ * own even when the batch then rolls back (seen with a failing batch: its
+ * rows were on disk after the ROLLBACK). Those batches go through the
+ * Database queue, parsed each time.
+ */
+const SMALL_STATEMENT_ROWS_MAX = 64;
+
+function preparedSize(rows: number, alone: boolean): boolean {
+  return alone && (rows <= SMALL_STATEMENT_ROWS_MAX || rows === ROWS_PER_STATEMENT);
 }
 
 /** One multi-row statement of a commit. */

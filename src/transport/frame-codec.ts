@@ -57,10 +57,83 @@ const packr = new Packr({ useRecords: false });
 // `__proto__` key, so a hostile map cannot reach a prototype.
 const unpackr = new Unpackr({ mapsAsObjects: true });
 
-/** Pack one envelope; frames are built from these with frameOf(). */
+/**
+ * Pack one envelope; frames are built from these with frameOf().
+ *
+ * The `[kind, id` head is written by hand and the message packed on its
+ * own, so a message sent to several peers in one go (a coordinator's put to
+ * the N replicas, the same object each time) is packed once. The bytes are
+ * the same msgpackr would give for the whole envelope. The last message
+ * packed is remembered, by identity, until a microtask queued when it was
+ * packed runs: the rest of that job, and promise callbacks already queued
+ * then. This relies on what all senders do: a message object is not changed
+ * once it has been sent.
+ */
 export function encodeEnvelope<M extends PeerMessage>(env: Envelope<M>): Buffer {
   assertEnvelope(env);
-  return packr.pack(env);
+  const body = packMessage(env[2]);
+  const headBytes = writeEnvelopeHead(headScratch, env[0], env[1]);
+  const part = Buffer.allocUnsafe(headBytes + body.length);
+  headScratch.copy(part, 0, 0, headBytes);
+  part.set(body, headBytes);
+  return part;
+}
+
+/** 0x93, a positive fixint kind, and the id as a float64: the most an envelope's head takes. */
+const ENVELOPE_HEAD_BYTES_MAX = 11;
+const headScratch = Buffer.alloc(ENVELOPE_HEAD_BYTES_MAX);
+
+let lastMessage: unknown = null;
+let lastBody: Buffer | null = null;
+let forgetScheduled = false;
+
+function forgetLastMessage(): void {
+  lastMessage = null;
+  lastBody = null;
+  forgetScheduled = false;
+}
+
+function packMessage(msg: unknown): Buffer {
+  if (msg === lastMessage && lastBody !== null) return lastBody;
+  const body = packr.pack(msg);
+  lastMessage = msg;
+  lastBody = body;
+  if (!forgetScheduled) {
+    // Only within one synchronous job: after it, the caller may have changed the object.
+    forgetScheduled = true;
+    queueMicrotask(forgetLastMessage);
+  }
+  return body;
+}
+
+/** msgpack of the array header, kind and id of an envelope (ids are safe non-negative integers). */
+function writeEnvelopeHead(buf: Buffer, kind: number, id: number): number {
+  buf[0] = 0x93;
+  buf[1] = kind;
+  if (id < 0x80) {
+    buf[2] = id;
+    return 3;
+  }
+  if (id < 0x100) {
+    buf[2] = 0xcc;
+    buf[3] = id;
+    return 4;
+  }
+  if (id < 0x10000) {
+    buf[2] = 0xcd;
+    buf.writeUInt16BE(id, 3);
+    return 5;
+  }
+  if (id < 0x100000000) {
+    buf[2] = 0xce;
+    buf.writeUInt32BE(id, 3);
+    return 7;
+  }
+  // As msgpackr writes larger integers: a float64 (exact up to 2^53), which
+  // decodes as a number, where a uint64 would decode as a BigInt.
+  buf[2] = 0xcb;
+  buf.writeDoubleBE(id, 3);
+  return 11;
 }
 
 /** A frame from envelopes packed with encodeEnvelope(), in order. */

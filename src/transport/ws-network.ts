@@ -80,6 +80,7 @@ import {
   type AuthChallenge, type AuthProof,
 } from './peer-auth';
 import { PeerLink, type LinkCounters, type PeerLinkOptions } from './peer-link';
+import { zeroMask } from './ws-mask';
 import type { PeerNetwork } from './peer-network';
 import { errorBodyOf, RemoteError } from './remote-error';
 
@@ -537,6 +538,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     const url = /^wss?:\/\//.test(peer.addr) ? peer.addr : `${scheme}://${peer.addr}${this.path}`;
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
+      generateMask: zeroMask,
       maxPayload: this.frameBytesMax,
       handshakeTimeout: this.connectTimeoutMs,
       ...(this.tls === null ? {} : { rejectUnauthorized: true, ...(this.tls.ca === undefined ? {} : { ca: this.tls.ca }) }),

@@ -50,6 +50,20 @@ describe('client/ring-view: routing by the ring (Dynamo 6.4, client-driven coord
     }
   });
 
+  it('gives the same order on every call, whatever a caller does to an order it was given', () => {
+    const view = ringViewOf(ringReply(5, ['east', 'west'], 3));
+    for (const region of [null, 'east', 'west']) {
+      for (let i = 0; i < 100; i++) {
+        const key = `k-${i}`;
+        const first = routeKey(view, key, region);
+        const expected = [...first];
+        first.reverse();
+        first.push(asNodeId('intruder'));
+        assert.deepEqual(routeKey(view, key, region), expected);
+      }
+    }
+  });
+
   it('rejects malformed ring replies with RS_ERR_BAD_FRAME', () => {
     const good = ringReply(3, ['r1'], 3);
     const mutations: Array<(r: Record<string, any>) => void> = [

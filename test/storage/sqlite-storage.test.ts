@@ -216,6 +216,44 @@ describe('SqliteStorage', () => {
     assert.deepEqual([...r.keys()].sort(), ['after', 'before']);
   });
 
+  it('rolls back a batch of more than one full statement as a whole', async () => {
+    const file = freshFile();
+    const s = await openAt<Val>(file);
+    await s.put('before', { n: 0, s: '' }, meta(0));
+    await withConnection(file, (db) =>
+      exec(db, `CREATE TRIGGER poison BEFORE INSERT ON kv WHEN NEW.key = 'poison'
+                BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`),
+    );
+    // 500 rows fill the first statement; the poisoned row is in the second.
+    const puts = Array.from({ length: 500 }, (_, i) => s.put(`bulk-${i}`, { n: i, s: '' }, meta(0)));
+    puts.push(s.put('poison', { n: -1, s: '' }, meta(0)));
+    const outcomes = await Promise.allSettled(puts);
+    assert.ok(outcomes.every((o) => o.status === 'rejected'), 'every write of the batch fails');
+    assert.equal(await committedValue(file, 'bulk-0'), undefined, 'the first statement was rolled back too');
+    await s.close();
+  });
+
+  it('reuses a prepared statement after it failed: a later batch of the same size commits', async () => {
+    const file = freshFile();
+    const s = await openAt<Val>(file);
+    await Promise.all([s.put('a1', { n: 1, s: '' }, meta(0)), s.put('a2', { n: 2, s: '' }, meta(0))]);
+    await withConnection(file, (db) =>
+      exec(db, `CREATE TRIGGER poison BEFORE INSERT ON kv WHEN NEW.key = 'poison'
+                BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`),
+    );
+    const failing = [s.put('b1', { n: 3, s: '' }, meta(0)), s.put('poison', { n: 4, s: '' }, meta(0))];
+    for (const p of failing) await assert.rejects(p, StorageError);
+    assert.equal(await committedValue(file, 'b1'), undefined, 'the failed statement is its own transaction');
+    await withConnection(file, (db) => exec(db, 'DROP TRIGGER poison'));
+    await Promise.all([s.put('c1', { n: 5, s: '' }, meta(0)), s.put('c2', { n: 6, s: '' }, meta(0))]);
+    assert.deepEqual(await committedValue(file, 'c2'), { n: 6, s: '' });
+    assert.equal(s.stats().failedCommits, 1);
+    await s.close();
+    const r = await openAt<Val>(file);
+    assert.deepEqual([...r.keys()].sort(), ['a1', 'a2', 'c1', 'c2']);
+    await r.close();
+  });
+
   it('fails open() with StorageError on a path it cannot create', async () => {
     await assert.rejects(SqliteStorage.open(path.join(dir, 'no-such-dir', 'x.db')), StorageError);
   });

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { diffFields, jsonFields, snapshotOf } from '../../store-adapter/field-diff';
+import { diffFields, diffSnapshot, jsonFields, jsonSnapshot, snapshotOf } from '../../store-adapter/field-diff';
 import { sessionExpiresAtMs } from '../../store-adapter/session-expiry';
 import { SnapshotLru } from '../../store-adapter/snapshot-lru';
 
@@ -25,6 +25,40 @@ describe('store-adapter/field-diff: only changed fields are sent', () => {
       assert.deepEqual(new Map([...applied].sort()), new Map([...now.snapshot].sort()));
       for (const k of Object.keys(change.set)) assert.notEqual(loaded.get(k), now.snapshot.get(k), `${k} was unchanged`);
     }), { seed, numRuns: 300 });
+  });
+
+  it('serialises field by field exactly as JSON.parse(JSON.stringify(session)) would give the fields', () => {
+    class WithToJson {
+      constructor(readonly x: number) {}
+      toJSON(): string { return `x=${this.x}`; }
+    }
+    const extra = fc.record({
+      when: fc.date({ noInvalidDate: true }),
+      gone: fc.constant(undefined),
+      fn: fc.constant(() => 1),
+      custom: fc.integer().map((x) => new WithToJson(x)),
+      'odd "name"\u2028': fc.string(),
+      '7': fc.integer(),
+    }, { requiredKeys: [] });
+    fc.assert(fc.property(fieldsArb, extra, (fields, more) => {
+      const session = { ...fields, ...more };
+      const text = JSON.stringify(session);
+      const expected = new Map(Object.entries(JSON.parse(text) as Record<string, unknown>).map(([k, v]) => [k, JSON.stringify(v)]));
+      const got = jsonSnapshot(session);
+      assert.deepEqual([...got.snapshot], [...expected]);
+      assert.equal(got.bytes, Buffer.byteLength(text));
+    }), { numRuns: 300 });
+    // Whole-text path: a session with its own toJSON.
+    const own = { a: 1, toJSON: () => ({ b: 2 }) };
+    assert.deepEqual([...jsonSnapshot(own).snapshot], [['b', '2']]);
+  });
+
+  it('diffSnapshot sends the same change as diffFields', () => {
+    fc.assert(fc.property(fieldsArb, fieldsArb, (loadedData, nowData) => {
+      const loaded = snapshotOf(JSON.parse(JSON.stringify(loadedData)) as Record<string, unknown>);
+      const now = jsonFields(nowData);
+      assert.deepEqual(diffSnapshot(loaded, jsonSnapshot(nowData).snapshot), diffFields(loaded, now.fields, now.snapshot));
+    }), { numRuns: 300 });
   });
 
   it('stores what JSON keeps: Dates as ISO strings, undefined and functions dropped; refuses cycles and BigInt', () => {

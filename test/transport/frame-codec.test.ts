@@ -67,6 +67,29 @@ describe('transport/frame-codec', () => {
     );
   });
 
+  it('packs an envelope to exactly the bytes msgpackr gives the whole [kind, id, msg] array', () => {
+    const ids = [1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER];
+    for (const id of ids) {
+      const env: Envelope<{ type: string; key: string; n: number }> = [0, id, { type: 'put', key: 'k', n: id }];
+      assert.ok(encodeEnvelope(env).equals(raw.pack(env)), `id ${id}`);
+    }
+    fc.assert(fc.property(envelope, (env) => {
+      assert.ok(encodeEnvelope(env).equals(raw.pack(env)));
+    }), { numRuns: 300 });
+  });
+
+  it('packs a message sent twice in one job once, and packs it anew once the job is over', async () => {
+    const msg = { type: 'put', key: 'k', v: 'first' };
+    const a = encodeEnvelope([0, 1, msg]);
+    const b = encodeEnvelope([0, 2, msg]);
+    assert.deepStrictEqual(decodeFrame(frameOf([a, b])), [[0, 1, msg], [0, 2, msg]]);
+    await Promise.resolve();
+    msg.v = 'changed after it was sent';
+    const c = encodeEnvelope([0, 3, msg]);
+    assert.deepStrictEqual(decodeFrame(frameOf([c]))[0], [0, 3, { type: 'put', key: 'k', v: 'changed after it was sent' }]);
+    assert.deepStrictEqual(decodeFrame(frameOf([a]))[0], [0, 1, { type: 'put', key: 'k', v: 'first' }], 'earlier bytes stay as they were');
+  });
+
   it('builds the same frame from packed parts with array16 and array32 headers', () => {
     for (const n of [15, 16, 65_535, 65_536]) {
       const envs: Envelope<{ type: string; i: number }>[] = [];
