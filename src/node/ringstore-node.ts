@@ -174,6 +174,10 @@ export class RingstoreNode implements FeatureHost {
     const listener = guard.wrap(this.router.listener());
     this.server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : http.createServer(listener);
     this.server.on('upgrade', (req, socket: Duplex, head) => {
+      // Node hands an upgrade's socket over without an 'error' listener: a
+      // client resetting it while we refuse it (401, 404, 429) would throw
+      // out of the process. ws listens for itself once it takes the socket.
+      socket.on('error', (err: Error) => logger.debug({ err: err.message, remote: req.socket.remoteAddress }, 'upgrade socket error'));
       if (network.handleUpgrade(req, socket, head)) return;
       if (!guard.admitUpgrade(req, socket)) return;
       for (const h of this.upgradeHandlers) if (h(req, socket, head)) return;

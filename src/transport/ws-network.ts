@@ -302,6 +302,8 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   attach(server: http.Server, path = this.path): void {
     this.path = path;
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node hands the socket over without an 'error' listener (see ringstore-node.ts).
+      socket.on('error', (err: Error) => this.log.debug({ err: err.message }, 'upgrade socket error'));
       if (this.handleUpgrade(req, socket, head)) return;
       if (server.listenerCount('upgrade') === 1) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

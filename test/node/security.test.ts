@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
@@ -66,6 +67,29 @@ describe('node security (issue 7)', function () {
     });
     const call = (p: string, token: string | null, init: RequestInit = {}): Promise<Response> =>
       fetch(`http://${node.addr}${p}`, { ...init, headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}) } });
+
+    it('survives clients that reset the connection while their upgrade is being refused', async () => {
+      // A refused upgrade (401 here; 404, 429 and a closing node likewise) is
+      // answered on the raw socket, which Node hands over without an error
+      // listener: an ECONNRESET on it was an uncaught exception that stopped
+      // the node (seen in CI as "read ECONNRESET" from a client without a token).
+      for (let i = 0; i < 40; i++) {
+        await new Promise<void>((resolve, reject) => {
+          const sock = net.connect(Number(node.addr.split(':')[1]), '127.0.0.1', () => {
+            sock.write(`GET ${i % 2 ? '/client' : '/nowhere'} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+              'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+            // Reset at once, or just after the refusal starts to arrive.
+            if (i % 4 < 2) sock.resetAndDestroy();
+            else sock.once('data', () => sock.resetAndDestroy());
+          });
+          sock.on('error', () => undefined);
+          sock.on('close', () => resolve());
+          setTimeout(() => reject(new Error('connection neither refused nor reset')), 5000).unref();
+        });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal((await call('/admin/status', ADMIN)).status, 200, 'the node still serves');
+    });
 
     it('answers 401 with WWW-Authenticate without a token or with an unknown one', async () => {
       for (const token of [null, 'not-a-known-token-at-all']) {
