@@ -34,6 +34,7 @@ export interface StatusJson {
   handoff: HandoffJson;
   leave?: { state: string; keys: number; hints: number; pendingPartitions: number };
   keys?: number;
+  placement?: { n: number; regions: string[]; groups: Array<{ replicasPerRegion: Record<string, number>; partitions: number }>; inEveryRegion: number };
 }
 
 const BAR_SIZE = 30;
@@ -64,6 +65,7 @@ function formatHeader(s: StatusJson): string {
   const lines = [
     `node ${s.id} at ${s.addr}, region ${s.region}, ring ${s.ringVersion}`,
     `partitions owned ${s.partitions.owned}/${s.partitions.total}, keys ${s.keys ?? '?'}, hints pending ${s.hints.pending}`,
+    ...formatPlacement(s),
     '',
     'members:',
     ...s.members.map((m) => {
@@ -76,6 +78,18 @@ function formatHeader(s: StatusJson): string {
     lines.push(`leave: ${s.leave.state} (${s.leave.keys} keys, ${s.leave.hints} hints, ${s.leave.pendingPartitions} partitions left)`, '');
   }
   return lines.join('\n');
+}
+
+/** Replicas per region, e.g. "256 partitions: region-a 1 + region-b 1 + region-c 1". */
+function formatPlacement(s: StatusJson): string[] {
+  const p = s.placement;
+  if (p === undefined) return [];
+  const lines = [`placement of the N=${p.n} replicas over ${p.regions.length} region(s); ` +
+    `${p.inEveryRegion}/${s.partitions.total} partitions have a replica in every region:`];
+  for (const g of p.groups) {
+    lines.push(`  ${String(g.partitions).padStart(5)} partitions: ${p.regions.map((r) => `${r} ${g.replicasPerRegion[r] ?? 0}`).join(' + ')}`);
+  }
+  return lines;
 }
 
 export function formatHandoff(s: StatusJson): string {

@@ -15,6 +15,7 @@ import type { Clock } from '../core/clock';
 import { Hlc } from '../clock/hlc';
 import type { StoredObject } from '../crdt/stored-object';
 import { buildRing, partitionsOwnedBy, type Ring } from '../ring/ring';
+import { placementSummary, type PlacementSummary } from '../ring/placement';
 import {
   emptyTable, mergeMembers, type MemberRecord, type MemberTable,
 } from '../membership/member-table';
@@ -82,6 +83,8 @@ export interface NodeStatus {
   quorum: { n: number; r: number; w: number; consistency: Consistency };
   /** What an acknowledgement of this node promises on disk (docs/operations.md, Durability). */
   durability: { sqliteSynchronous: 'FULL' | 'NORMAL' };
+  /** How the ring spreads each partition's N replicas over the regions (ring/placement.ts). */
+  placement: PlacementSummary;
   keys: number;
   epoch: number;
   stats: Coordinator['stats'];
@@ -304,6 +307,7 @@ export class RingstoreNode implements FeatureHost {
       ringVersion: this.ring.version,
       members,
       partitions: { total: this.ring.q, owned: partitionsOwnedBy(this.ring, this.id).length },
+      placement: placementSummary(this.ring, this.config.n),
       hints: {
         pending: this.replica.hintCount(),
         stored: this.coordinator.stats.hintsStored,

@@ -3,3 +3,4 @@ export * from './partitioner';
 export * from './ring';
 export * from './preference-list';
 export * from './transfer-plan';
+export * from './placement';

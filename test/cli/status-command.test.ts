@@ -23,6 +23,18 @@ describe('cli/status-command', () => {
     assert.match(text, /handoff: idle/);
   });
 
+  it('shows how the replicas are spread over the regions', () => {
+    const text = formatStatus({
+      ...base,
+      placement: {
+        n: 3, regions: ['r1', 'r2', 'r3'], inEveryRegion: 256,
+        groups: [{ replicasPerRegion: { r1: 1, r2: 1, r3: 1 }, partitions: 256 }],
+      },
+    });
+    assert.match(text, /placement of the N=3 replicas over 3 region\(s\); 256\/256 partitions have a replica in every region/);
+    assert.match(text, /\n +256 partitions: r1 1 \+ r2 1 \+ r3 1\n/);
+  });
+
   it('draws handoff progress with a bar and one line per moving partition', () => {
     const text = formatStatus({
       ...base,
