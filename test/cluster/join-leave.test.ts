@@ -74,6 +74,10 @@ describe('cluster: join and leave under load (Dynamo 4.9 partition handoff)', fu
     c.start('n6', ['n1']);
     const t0 = Date.now();
     await c.waitConverged(c.ids(), 20_000);
+    // The old owners plan their handoff when the new ring reaches them, which
+    // can be just after the rings look converged: wait for n6 to have
+    // received streams, then for every handoff to be done.
+    await waitFor('n6 to receive partition streams', async () => ((await c.status('n6')).handoff.incoming?.done ?? 0) > 0, 40_000, 200);
     await c.waitHandoffDone(c.ids(), 40_000);
     const doneMs = Date.now() - t0;
     await writers.stop();
