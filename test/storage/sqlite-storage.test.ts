@@ -29,6 +29,14 @@ async function committedValue(file: string, key: string): Promise<unknown> {
 
 const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Make any insert of the key `poison` fail inside SQLite, as a full disk or a corrupt page would. */
+function addPoisonTrigger(file: string): Promise<void> {
+  return withConnection(file, (db) =>
+    exec(db, `CREATE TRIGGER poison BEFORE INSERT ON kv WHEN NEW.key = 'poison'
+              BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`),
+  );
+}
+
 describe('SqliteStorage', () => {
   let dir: string;
   let fileSeq = 0;
@@ -190,10 +198,7 @@ describe('SqliteStorage', () => {
     const file = freshFile();
     const s = await openAt<Val>(file);
     await s.put('before', { n: 0, s: '' }, meta(0));
-    await withConnection(file, (db) =>
-      exec(db, `CREATE TRIGGER poison BEFORE INSERT ON kv WHEN NEW.key = 'poison'
-                BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`),
-    );
+    await addPoisonTrigger(file);
     const failing = [
       s.put('innocent', { n: 1, s: '' }, meta(0)),
       s.put('poison', { n: 2, s: '' }, meta(0)),
@@ -220,10 +225,7 @@ describe('SqliteStorage', () => {
     const file = freshFile();
     const s = await openAt<Val>(file);
     await s.put('before', { n: 0, s: '' }, meta(0));
-    await withConnection(file, (db) =>
-      exec(db, `CREATE TRIGGER poison BEFORE INSERT ON kv WHEN NEW.key = 'poison'
-                BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`),
-    );
+    await addPoisonTrigger(file);
     // 500 rows fill the first statement; the poisoned row is in the second.
     const puts = Array.from({ length: 500 }, (_, i) => s.put(`bulk-${i}`, { n: i, s: '' }, meta(0)));
     puts.push(s.put('poison', { n: -1, s: '' }, meta(0)));
@@ -237,10 +239,7 @@ describe('SqliteStorage', () => {
     const file = freshFile();
     const s = await openAt<Val>(file);
     await Promise.all([s.put('a1', { n: 1, s: '' }, meta(0)), s.put('a2', { n: 2, s: '' }, meta(0))]);
-    await withConnection(file, (db) =>
-      exec(db, `CREATE TRIGGER poison BEFORE INSERT ON kv WHEN NEW.key = 'poison'
-                BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`),
-    );
+    await addPoisonTrigger(file);
     const failing = [s.put('b1', { n: 3, s: '' }, meta(0)), s.put('poison', { n: 4, s: '' }, meta(0))];
     for (const p of failing) await assert.rejects(p, StorageError);
     assert.equal(await committedValue(file, 'b1'), undefined, 'the failed statement is its own transaction');
