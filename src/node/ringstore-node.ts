@@ -16,6 +16,7 @@ import { Hlc } from '../clock/hlc';
 import type { StoredObject } from '../crdt/stored-object';
 import { buildRing, partitionsOwnedBy, type Ring } from '../ring/ring';
 import { placementSummary, type PlacementSummary } from '../ring/placement';
+import { peerTrafficByRegion } from './peer-traffic';
 import {
   emptyTable, mergeMembers, type MemberRecord, type MemberTable,
 } from '../membership/member-table';
@@ -263,6 +264,7 @@ export class RingstoreNode implements FeatureHost {
         authFailures: s.authFailures, linksRefused: s.linksRefused,
       };
     });
+    node.addStatus('traffic', () => peerTrafficByRegion(network.stats().peers, region));
     network.setHandler((from, msg) => node!.onPeerMessage(from, msg));
     network.onPeerUp((peer) => {
       void handoff.deliverTo(peer);

@@ -37,6 +37,12 @@ export interface LinkCounters {
   bytesReceived: number;
 }
 
+/** Bytes to and from one peer, over all its links (ws-network.ts keeps one per peer). */
+export interface PeerTraffic {
+  bytesSent: number;
+  bytesReceived: number;
+}
+
 /** A request sent on this link, waiting for its reply. */
 export interface PendingRequest {
   resolve(msg: PeerMessage): void;
@@ -74,6 +80,8 @@ export class PeerLink {
   /** The close code and reason of the socket, once it closed (1008: the peer refused us). */
   closeCode: number | null = null;
   closeReason = '';
+  /** The peer's traffic totals, once the peer is known (set by the network). */
+  traffic: PeerTraffic | null = null;
 
   private parts: Buffer[] = [];
   private partsBytes = 0;
@@ -106,6 +114,7 @@ export class PeerLink {
       const data = raw as Buffer;
       opts.counters.framesReceived++;
       opts.counters.bytesReceived += data.length;
+      if (this.traffic !== null) this.traffic.bytesReceived += data.length;
       this.awaitingPong = false;
       if (!this.failed) opts.onFrame(this, data, isBinary);
     });
@@ -173,6 +182,7 @@ export class PeerLink {
     this.opts.counters.framesSent++;
     this.opts.counters.messagesSent++;
     this.opts.counters.bytesSent += frame.length;
+    if (this.traffic !== null) this.traffic.bytesSent += frame.length;
   }
 
   /** Let queued messages go (the handshake succeeded). */
@@ -279,6 +289,7 @@ export class PeerLink {
       counters.framesSent++;
       counters.messagesSent += end - start;
       counters.bytesSent += frame.length;
+      if (this.traffic !== null) this.traffic.bytesSent += frame.length;
       sentBytes += bytes;
       start = end;
     }

@@ -79,7 +79,7 @@ import {
   asAuthChallenge, asAuthProof, authProof, channelBinding, checkClusterSecret, isNonce, newNonce, proofMatches,
   type AuthChallenge, type AuthProof,
 } from './peer-auth';
-import { PeerLink, type LinkCounters, type PeerLinkOptions } from './peer-link';
+import { PeerLink, type LinkCounters, type PeerLinkOptions, type PeerTraffic } from './peer-link';
 import { zeroMask } from './ws-mask';
 import type { PeerNetwork } from './peer-network';
 import { errorBodyOf, RemoteError } from './remote-error';
@@ -153,6 +153,9 @@ export interface PeerLinkStats {
   /** Bytes framed and handed to ws but not yet written to the socket. */
   bufferedBytes: number;
   incomingLinks: number;
+  /** Bytes of frames sent to and received from this peer since start, over every link with it. */
+  bytesSent: number;
+  bytesReceived: number;
 }
 
 export interface WsNetworkStats extends LinkCounters {
@@ -227,6 +230,8 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   private readonly wss: WebSocketServer;
   private readonly linkOptions: Omit<PeerLinkOptions, 'onOpen' | 'onFrame' | 'onClose'>;
   private readonly counters: WsNetworkStats;
+  /** Bytes to and from each peer, kept across its links' reconnects. */
+  private readonly traffic = new Map<NodeId, PeerTraffic>();
 
   private handler: PeerHandler<M> | null = null;
   private readonly upListeners: ((id: NodeId) => void)[] = [];
@@ -507,6 +512,15 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
+  private trafficOf(peer: NodeId): PeerTraffic {
+    let t = this.traffic.get(peer);
+    if (t === undefined) {
+      t = { bytesSent: 0, bytesReceived: 0 };
+      this.traffic.set(peer, t);
+    }
+    return t;
+  }
+
   stats(): WsNetworkStats {
     const peers: Record<string, PeerLinkStats> = {};
     const incomingBy = new Map<NodeId, number>();
@@ -523,6 +537,8 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
         queuedBytes: p.link?.queuedBytes ?? 0,
         bufferedBytes: p.link?.bufferedBytes ?? 0,
         incomingLinks: incomingBy.get(p.id) ?? 0,
+        bytesSent: this.trafficOf(p.id).bytesSent,
+        bytesReceived: this.trafficOf(p.id).bytesReceived,
       };
     }
     return { ...this.counters, incomingLinks: this.incoming.size, peers };
@@ -556,6 +572,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
         this.outgoingClosed(peer, link);
       },
     });
+    link.traffic = this.trafficOf(peer.id);
     if (secured) {
       const hs: OutgoingHandshake = { clientNonce: newNonce(), binding: Buffer.alloc(0), timer: null };
       this.outHandshakes.set(link, hs);
@@ -798,6 +815,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   private identify(link: PeerLink, hello: Hello): void {
     this.endIncomingHandshake(link);
     link.peer = hello.id;
+    link.traffic = this.trafficOf(hello.id);
     link.label = `${hello.id} at ${hello.addr}`;
     const same = [...this.incoming].filter((l) => l.peer === hello.id && l !== link && !l.isClosed);
     for (let k = 0; k <= same.length - this.linksPerPeerMax; k++) {
