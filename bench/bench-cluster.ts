@@ -66,6 +66,8 @@ export interface NodeStatusBody {
   keys: number;
   stats: { reads: number; writes: number; forwarded: number; readRepairs: number; hintsStored: number };
   perf?: NodePerf;
+  /** Peer frame bytes by region (src/node/peer-traffic.ts). */
+  traffic?: { crossRegion: { bytesSent: number; bytesReceived: number } };
 }
 
 export async function freePorts(count: number): Promise<number[]> {

@@ -374,6 +374,8 @@ interface ByteMark {
   tcp: PairBytes;
   /** perf.peer.bytesSent of each node (to all peers, own region included). */
   peerBytesSent: number;
+  /** traffic.crossRegion.bytesSent of each node: the nodes' own count of frame bytes to other regions. */
+  nodeCrossRegionBytesSent: number;
   writes: number;
 }
 
@@ -385,6 +387,8 @@ interface ByteWindow {
   crossRegionBytesPerWrite: number;
   /** The nodes' own count of peer bytes sent (every peer), for comparison with the kernel's. */
   nodePeerBytes: number;
+  /** The nodes' own count of frame bytes sent to other regions (no TCP overhead), per write. */
+  nodeCrossRegionBytesPerWrite: number;
 }
 
 function byteWindow(a: ByteMark, b: ByteMark, regionOfPid: Map<number, string>): ByteWindow {
@@ -394,6 +398,7 @@ function byteWindow(a: ByteMark, b: ByteMark, regionOfPid: Map<number, string>):
   return {
     seconds: (b.atMs - a.atMs) / 1000, writes, crossRegionBytes: cross, sameRegionBytes: same,
     crossRegionBytesPerWrite: writes > 0 ? cross / writes : NaN, nodePeerBytes: b.peerBytesSent - a.peerBytesSent,
+    nodeCrossRegionBytesPerWrite: writes > 0 ? (b.nodeCrossRegionBytesSent - a.nodeCrossRegionBytesSent) / writes : NaN,
   };
 }
 
@@ -451,7 +456,10 @@ async function main(): Promise<void> {
     const mark = async (): Promise<ByteMark> => {
       const tcp = await meter.snapshot();
       const st = await cluster.statuses();
-      return { atMs: Date.now(), tcp, peerBytesSent: st.reduce((a, s) => a + (s.perf?.peer.bytesSent ?? 0), 0), writes: writes() };
+      return {
+        atMs: Date.now(), tcp, peerBytesSent: st.reduce((a, s) => a + (s.perf?.peer.bytesSent ?? 0), 0),
+        nodeCrossRegionBytesSent: st.reduce((a, s) => a + (s.traffic?.crossRegion.bytesSent ?? 0), 0), writes: writes(),
+      };
     };
     // The kernel forgets closed sockets: poll often enough to keep their last figures.
     ticker = setInterval(() => { meter.poll().catch(() => undefined); }, 1000);
@@ -607,7 +615,8 @@ function printSummary(r: Report): void {
   line(`cross-region bytes (kernel TCP counters between node processes):`);
   for (const [name, b] of Object.entries(r.bytes)) {
     line(`  ${name.padEnd(16)} ${f(b.seconds)} s, ${b.writes} writes: ${f(b.crossRegionBytesPerWrite, 0)} B/write, ${f(b.crossRegionBytes / b.seconds / 1000, 1)} kB/s across regions ` +
-      `(${b.crossRegionBytes} B; ${b.sameRegionBytes} B within regions; nodes' own peer byte counters: ${b.nodePeerBytes} B)`);
+      `(${b.crossRegionBytes} B; ${b.sameRegionBytes} B within regions; nodes' own peer byte counters: ${b.nodePeerBytes} B, ` +
+      `of it to other regions ${f(b.nodeCrossRegionBytesPerWrite, 0)} B/write)`);
   }
   line(`  steady, less the idle background rate: ${f(r.steadyNetOfIdleBytesPerWrite, 0)} B/write across regions`);
   const errs = Object.entries(r.errors).filter(([, e]) => Object.keys(e).length > 0);
