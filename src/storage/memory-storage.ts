@@ -22,12 +22,11 @@
 import { assert } from '../core/assert';
 import { ClosedError, StorageError } from '../core/errors';
 import type { NodeId, PartitionId } from '../core/ids';
-import type { Hint, RecordMeta, Storage } from '../core/storage-port';
-import { HintTable } from './hint-table';
-import { assertValidMeta, RecordMap } from './record-map';
+import type { RecordMeta } from '../core/storage-port';
+import { BatchedStorage } from './batched-storage';
 import type { StorageStats } from './storage-stats';
 import { ShardedMap } from './sharded-map';
-import { decodeValue, encodeValue } from './value-codec';
+import { decodeValue } from './value-codec';
 import { WriteBatch } from './write-batch';
 
 export interface MemoryStorageOptions {
@@ -63,114 +62,18 @@ const defaultSchedule = (commit: () => void): void => {
   void Promise.resolve().then(commit);
 };
 
-export class MemoryStorage<T> implements Storage<T> {
-  private readonly records = new RecordMap<T>();
-  private readonly hintTable = new HintTable<T>();
-  private readonly metaView = new Map<string, string>();
+export class MemoryStorage<T> extends BatchedStorage<T> {
   private readonly durable: DurableState = { kv: new ShardedMap(), hints: new Map(), meta: new Map() };
   private readonly schedule: (commit: () => void) => void;
   private pending: WriteBatch | null = null;
-  private closed = false;
   private failNext: string | null = null;
   private commits = 0;
   private rowsWritten = 0;
   private failedCommits = 0;
 
   constructor(private readonly options: MemoryStorageOptions = {}) {
+    super();
     this.schedule = options.schedule ?? defaultSchedule;
-  }
-
-  // ---- reads: the live view ----
-
-  get(key: string): T | undefined {
-    return this.records.get(key);
-  }
-
-  metaOf(key: string): RecordMeta | undefined {
-    return this.records.metaOf(key);
-  }
-
-  size(): number {
-    return this.records.size;
-  }
-
-  keys(): IterableIterator<string> {
-    return this.records.keys();
-  }
-
-  keysInPartition(partition: PartitionId): Iterable<string> {
-    return this.records.keysInPartition(partition);
-  }
-
-  /** Up to `limit` keys whose expiresAtMs <= nowMs, for TTL sweeps. */
-  expiredKeys(nowMs: number, limit: number): string[] {
-    return this.records.expiredKeys(nowMs, limit);
-  }
-
-  hints(target?: NodeId, limit?: number): Hint<T>[] {
-    return this.hintTable.list(target, limit);
-  }
-
-  hintCount(): number {
-    return this.hintTable.size;
-  }
-
-  getMeta(name: string): string | undefined {
-    return this.metaView.get(name);
-  }
-
-  // ---- writes: live view now, durable at the batch's commit ----
-
-  put(key: string, value: T, meta: RecordMeta): Promise<void> {
-    if (this.closed) return closedPromise();
-    assertValidMeta(meta);
-    const bytes = encodeValue(value);
-    const batch = this.batch();
-    batch.putKv(key, bytes, meta.partition, meta.expiresAtMs);
-    this.records.set(key, value, meta);
-    return batch.done;
-  }
-
-  remove(key: string): Promise<void> {
-    if (this.closed) return closedPromise();
-    // Queued even when the key is absent from the live view: an earlier
-    // removal of it may still be uncommitted, and this promise must not
-    // resolve before that one.
-    const batch = this.batch();
-    batch.removeKv(key);
-    this.records.delete(key);
-    return batch.done;
-  }
-
-  addHint(target: NodeId, key: string, value: T, partition: PartitionId): Promise<number> {
-    if (this.closed) return closedPromise();
-    assertValidMeta({ partition, expiresAtMs: null });
-    const bytes = encodeValue(value);
-    const id = this.hintTable.allocateId();
-    const batch = this.batch();
-    batch.addHint(id, target, key, partition, bytes);
-    this.hintTable.add({ id, target, key, value, partition });
-    return batch.done.then(() => id);
-  }
-
-  removeHints(ids: readonly number[]): Promise<void> {
-    if (this.closed) return closedPromise();
-    if (ids.length === 0) return Promise.resolve();
-    const batch = this.batch();
-    for (const id of ids) {
-      batch.removeHint(id);
-      this.hintTable.remove(id);
-    }
-    return batch.done;
-  }
-
-  setMeta(name: string, value: string): Promise<void> {
-    if (this.closed) return closedPromise();
-    assert(typeof value === 'string', 'meta values are strings');
-    const batch = this.batch();
-    batch.setMeta(name, value);
-    this.metaView.set(name, value);
-    return batch.done;
   }
 
   /** Commits what is pending, then refuses further writes. */
@@ -259,7 +162,7 @@ export class MemoryStorage<T> implements Storage<T> {
 
   // ---- internals ----
 
-  private batch(): WriteBatch {
+  protected override batch(): WriteBatch {
     if (this.pending === null) {
       const batch = new WriteBatch();
       this.pending = batch;
@@ -319,6 +222,3 @@ export class MemoryStorage<T> implements Storage<T> {
   }
 }
 
-function closedPromise<R>(): Promise<R> {
-  return Promise.reject(new ClosedError('storage'));
-}

@@ -25,14 +25,13 @@
 import type { Database, Statement } from 'sqlite3';
 import { assert } from '../core/assert';
 import { DEFAULT_CONFIG } from '../core/config';
-import { ClosedError, StorageError } from '../core/errors';
-import { asNodeId, asPartitionId, type NodeId, type PartitionId } from '../core/ids';
-import type { Hint, RecordMeta, Storage } from '../core/storage-port';
-import { HintTable } from './hint-table';
-import { assertValidMeta, RecordMap } from './record-map';
+import { StorageError } from '../core/errors';
+import { asNodeId, asPartitionId } from '../core/ids';
+import type { RecordMeta } from '../core/storage-port';
+import { BatchedStorage } from './batched-storage';
 import { all, closeDatabase, each, exec, finalize, openDatabase, prepare, run, runStatement } from './sqlite-async';
 import type { StorageStats } from './storage-stats';
-import { decodeValue, encodeValue } from './value-codec';
+import { decodeValue } from './value-codec';
 import { WriteBatch } from './write-batch';
 
 export interface SqliteStorageOptions {
@@ -91,10 +90,7 @@ interface MetaRow {
   value: string;
 }
 
-export class SqliteStorage<T> implements Storage<T> {
-  private readonly records = new RecordMap<T>();
-  private readonly hintTable = new HintTable<T>();
-  private readonly metaView = new Map<string, string>();
+export class SqliteStorage<T> extends BatchedStorage<T> {
   private readonly commitBatchMax: number;
   /** Batches not yet committed, oldest first; only the last one takes new writes. */
   private readonly batches: WriteBatch[] = [];
@@ -105,7 +101,6 @@ export class SqliteStorage<T> implements Storage<T> {
   /** Rows of the batch being committed right now, for stats(). */
   private inFlightRows = 0;
   private idleWaiters: Array<() => void> = [];
-  private closed = false;
   private closing: Promise<void> | null = null;
   private commits = 0;
   private rowsWritten = 0;
@@ -115,6 +110,7 @@ export class SqliteStorage<T> implements Storage<T> {
     private readonly db: Database,
     options: SqliteStorageOptions,
   ) {
+    super();
     this.commitBatchMax = options.commitBatchMax ?? DEFAULT_CONFIG.commitBatchMax;
     assert(Number.isInteger(this.commitBatchMax) && this.commitBatchMax > 0, 'commitBatchMax must be a positive integer');
   }
@@ -147,99 +143,6 @@ export class SqliteStorage<T> implements Storage<T> {
       await closeDatabase(db).catch(() => undefined); // the load error is the one to report
       throw storageError(`cannot load ${path}`, err);
     }
-  }
-
-  // ---- reads: memory ----
-
-  get(key: string): T | undefined {
-    return this.records.get(key);
-  }
-
-  metaOf(key: string): RecordMeta | undefined {
-    return this.records.metaOf(key);
-  }
-
-  size(): number {
-    return this.records.size;
-  }
-
-  keys(): IterableIterator<string> {
-    return this.records.keys();
-  }
-
-  keysInPartition(partition: PartitionId): Iterable<string> {
-    return this.records.keysInPartition(partition);
-  }
-
-  /** Up to `limit` keys whose expiresAtMs <= nowMs, for TTL sweeps. */
-  expiredKeys(nowMs: number, limit: number): string[] {
-    return this.records.expiredKeys(nowMs, limit);
-  }
-
-  hints(target?: NodeId, limit?: number): Hint<T>[] {
-    return this.hintTable.list(target, limit);
-  }
-
-  hintCount(): number {
-    return this.hintTable.size;
-  }
-
-  getMeta(name: string): string | undefined {
-    return this.metaView.get(name);
-  }
-
-  // ---- writes: memory now, durable at the batch's commit ----
-
-  put(key: string, value: T, meta: RecordMeta): Promise<void> {
-    if (this.closed) return closedPromise();
-    assertValidMeta(meta);
-    const bytes = encodeValue(value);
-    const batch = this.batch();
-    batch.putKv(key, bytes, meta.partition, meta.expiresAtMs);
-    this.records.set(key, value, meta);
-    return batch.done;
-  }
-
-  remove(key: string): Promise<void> {
-    if (this.closed) return closedPromise();
-    // Queued even when the key is absent from memory: an earlier removal of
-    // it may still be in flight, and this promise must not resolve first.
-    const batch = this.batch();
-    batch.removeKv(key);
-    this.records.delete(key);
-    return batch.done;
-  }
-
-  addHint(target: NodeId, key: string, value: T, partition: PartitionId): Promise<number> {
-    if (this.closed) return closedPromise();
-    assertValidMeta({ partition, expiresAtMs: null });
-    const bytes = encodeValue(value);
-    const id = this.hintTable.allocateId();
-    const batch = this.batch();
-    batch.addHint(id, target, key, partition, bytes);
-    this.hintTable.add({ id, target, key, value, partition });
-    return batch.done.then(() => id);
-  }
-
-  removeHints(ids: readonly number[]): Promise<void> {
-    if (this.closed) return closedPromise();
-    if (ids.length === 0) return Promise.resolve();
-    const batch = this.batch();
-    for (const id of ids) {
-      assert(Number.isSafeInteger(id), `bad hint id ${String(id)}`);
-      batch.removeHint(id);
-      this.hintTable.remove(id);
-    }
-    return batch.done;
-  }
-
-  setMeta(name: string, value: string): Promise<void> {
-    if (this.closed) return closedPromise();
-    assert(typeof value === 'string', 'meta values are strings');
-    const batch = this.batch();
-    batch.setMeta(name, value);
-    this.metaView.set(name, value);
-    return batch.done;
   }
 
   /** Resolves once every write queued so far has been committed or has failed. */
@@ -285,7 +188,7 @@ export class SqliteStorage<T> implements Storage<T> {
   // ---- group commit ----
 
   /** The batch new writes join, and a flush scheduled to pick it up. */
-  private batch(): WriteBatch {
+  protected override batch(): WriteBatch {
     let batch = this.batches[this.batches.length - 1];
     if (batch === undefined || batch.rows >= this.commitBatchMax) {
       batch = new WriteBatch();
@@ -510,6 +413,3 @@ function storageError(what: string, cause: unknown): StorageError {
   return err;
 }
 
-function closedPromise<R>(): Promise<R> {
-  return Promise.reject(new ClosedError('storage'));
-}
