@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { asPartitionId } from '../src/core/ids';
-import { SqliteStorage } from '../src/storage/sqlite-storage';
+import { SqliteStorage, type SqliteSynchronous } from '../src/storage/sqlite-storage';
 import { sleep } from './bench-cluster';
 import { summarize } from './latency-stats';
 
@@ -20,7 +20,7 @@ import { summarize } from './latency-stats';
 const ROWS = 5;
 const EVERY_MS = 4;
 
-async function run(level: 'FULL' | 'NORMAL', seconds: number): Promise<void> {
+async function run(level: SqliteSynchronous, seconds: number): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'commit-wait-'));
   const s = await SqliteStorage.open<{ v: string; i: number }>(path.join(dir, 'ringstore.db'), { synchronous: level });
   const latUs: number[] = [];

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pack } from 'msgpackr';
 import { asPartitionId } from '../src/core/ids';
-import { SqliteStorage } from '../src/storage/sqlite-storage';
+import { SqliteStorage, type SqliteSynchronous } from '../src/storage/sqlite-storage';
 
 interface SessionLike {
   fields: Record<string, { v: string; ts: number; node: string }>;
@@ -44,7 +44,7 @@ interface Result {
   ms: number;
 }
 
-async function run(file: string, puts: number, synchronous: 'FULL' | 'NORMAL', inFlight: number | 'all'): Promise<Result> {
+async function run(file: string, puts: number, synchronous: SqliteSynchronous, inFlight: number | 'all'): Promise<Result> {
   const s = await SqliteStorage.open<SessionLike>(file, { synchronous });
   const values = Array.from({ length: puts }, (_, i) => valueFor(i));
   const put = (i: number): Promise<void> =>

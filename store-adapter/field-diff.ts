@@ -21,25 +21,15 @@ export interface FieldChange {
 }
 
 /**
- * The session as JSON fields: JSON.parse(JSON.stringify(session)), so what is
- * stored is exactly what a JSON store would keep (Dates become ISO strings,
- * functions and undefined values are dropped), plus each field's JSON text.
- * Throws what JSON.stringify throws (cycles, BigInt); the caller reports it.
- */
-export function jsonFields(session: unknown): { fields: Record<string, unknown>; snapshot: Map<string, string>; bytes: number } {
-  const { snapshot, bytes } = jsonSnapshot(session);
-  const fields: Record<string, unknown> = {};
-  for (const [name, text] of snapshot) fields[name] = JSON.parse(text) as unknown;
-  return { fields, snapshot, bytes };
-}
-
-/**
- * Each field's JSON text, as jsonFields gives it, and the byte length of the
- * session's JSON, without parsing anything back: a save only needs the
- * values of the fields that changed (diffSnapshot parses those). Each field
- * is serialised once; JSON.stringify of the whole session, JSON.parse of it
- * and JSON.stringify of every field again was the store's largest CPU cost
- * per set (docs/benchmarks.md).
+ * Each field's JSON text, as JSON.parse(JSON.stringify(session)) would give
+ * the fields (so what is stored is exactly what a JSON store keeps: Dates
+ * become ISO strings, functions and undefined values are dropped), and the
+ * byte length of the session's JSON, without parsing anything back: a save
+ * only needs the values of the fields that changed (diffSnapshot parses
+ * those). Each field is serialised once; JSON.stringify of the whole
+ * session, JSON.parse of it and JSON.stringify of every field again was the
+ * store's largest CPU cost per set (docs/benchmarks.md). Throws what
+ * JSON.stringify throws (cycles, BigInt); the caller reports it.
  */
 export function jsonSnapshot(session: unknown): { snapshot: Map<string, string>; bytes: number } {
   if (!isPlainFieldHolder(session)) return jsonSnapshotOfText(session);
@@ -82,18 +72,10 @@ export function snapshotOf(data: Readonly<Record<string, unknown>>): Map<string,
   return snapshot;
 }
 
-/** What changed from `loaded` to `now`: fields added or different go in set, fields gone in del. */
-export function diffFields(
-  loaded: FieldSnapshot, fields: Readonly<Record<string, unknown>>, now: FieldSnapshot,
-): FieldChange {
-  const set: Record<string, unknown> = {};
-  const del: string[] = [];
-  for (const [name, text] of now) if (loaded.get(name) !== text) set[name] = fields[name];
-  for (const name of loaded.keys()) if (!now.has(name)) del.push(name);
-  return { set, del };
-}
-
-/** diffFields from snapshots alone: the values of changed fields are parsed from their JSON text. */
+/**
+ * What changed from `loaded` to `now`: fields added or different go in set
+ * (their values parsed from their JSON text), fields gone in del.
+ */
 export function diffSnapshot(loaded: FieldSnapshot, now: FieldSnapshot): FieldChange {
   const set: Record<string, unknown> = {};
   const del: string[] = [];

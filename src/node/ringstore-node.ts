@@ -20,7 +20,7 @@ import { peerTrafficByRegion } from './peer-traffic';
 import {
   emptyTable, mergeMembers, type MemberRecord, type MemberTable,
 } from '../membership/member-table';
-import { SqliteStorage } from '../storage/sqlite-storage';
+import { SqliteStorage, type SqliteSynchronous } from '../storage/sqlite-storage';
 import { Coordinator } from '../replication/coordinator';
 import type { Consistency } from '../replication/client-op';
 import { HintedHandoff } from '../replication/hinted-handoff';
@@ -67,7 +67,7 @@ export interface NodeOptions {
    * the WAL is fsynced at checkpoints only; survives a process crash, not a
    * power loss of the last commits.
    */
-  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  sqliteSynchronous?: SqliteSynchronous;
 }
 
 export type MemberState = 'alive' | 'suspect' | 'down' | 'leaving';
@@ -83,7 +83,7 @@ export interface NodeStatus {
   handoff: { active: number; done: number; total: number };
   quorum: { n: number; r: number; w: number; consistency: Consistency };
   /** What an acknowledgement of this node promises on disk (docs/operations.md, Durability). */
-  durability: { sqliteSynchronous: 'FULL' | 'NORMAL' };
+  durability: { sqliteSynchronous: SqliteSynchronous };
   /** How the ring spreads each partition's N replicas over the regions (ring/placement.ts). */
   placement: PlacementSummary;
   keys: number;
@@ -120,7 +120,7 @@ export class RingstoreNode implements FeatureHost {
   private leaving = false;
   private epochChain: Promise<unknown> = Promise.resolve();
   private readonly consistency: Consistency;
-  private readonly sqliteSynchronous: 'FULL' | 'NORMAL';
+  private readonly sqliteSynchronous: SqliteSynchronous;
 
   private constructor(
     opts: NodeOptions,

@@ -34,6 +34,9 @@ import type { StorageStats } from './storage-stats';
 import { decodeValue } from './value-codec';
 import { WriteBatch } from './write-batch';
 
+/** SQLite `PRAGMA synchronous` levels a node may run with (docs/operations.md, Durability). */
+export type SqliteSynchronous = 'FULL' | 'NORMAL';
+
 export interface SqliteStorageOptions {
   /** Rows per transaction at most (default: DEFAULT_CONFIG.commitBatchMax). */
   commitBatchMax?: number;
@@ -42,7 +45,7 @@ export interface SqliteStorageOptions {
    * survives power loss; NORMAL fsyncs only at checkpoints, so the last
    * commits may be lost on power loss (never on a process crash).
    */
-  synchronous?: 'FULL' | 'NORMAL';
+  synchronous?: SqliteSynchronous;
   /** Called with the number of records loaded so far, while open() loads them. */
   onProgress?: (loaded: number) => void;
 }
