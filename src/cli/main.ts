@@ -65,6 +65,7 @@ export function buildProgram(): Command {
     .option('--n <n>', 'replicas per key', intArg('n', 1, 16), 3)
     .option('--r <r>', 'read quorum', intArg('r', 1, 16), 2)
     .option('--w <w>', 'write quorum', intArg('w', 1, 16), 2)
+    .option('--min-acks <k>', 'durable copies a write short of W still needs to be accepted (202, degraded); equal to W: refuse it (503)', intArg('min-acks', 1, 16), 1)
     .option('--partitions <q>', 'ring partitions (must match across the cluster)', intArg('partitions', 1, 65536), 256)
     .option('--consistency <mode>', 'default consistency: global or local', 'global')
     .option('--anti-entropy-interval-ms <ms>', 'ms between anti-entropy exchanges (0: start none)', intArg('anti-entropy-interval-ms', 0, 86_400_000))

@@ -8,7 +8,7 @@ import { loadTlsFiles } from '../node/tls-files';
 
 export interface NodeCommandOptions {
   id: string; host: string; port: number; data: string; seeds: string[]; region: string;
-  n: number; r: number; w: number; partitions: number; consistency: string; logLevel: string;
+  n: number; r: number; w: number; minAcks?: number; partitions: number; consistency: string; logLevel: string;
   antiEntropyIntervalMs?: number;
   gossipIntervalMs?: number; gossipFanout?: number; phiSuspect?: number; heartbeatPauseMs?: number; downAfterMs?: number;
   handoffIntervalMs?: number; handoffBatchKeys?: number;
@@ -35,6 +35,7 @@ export function parseSqliteSync(value: string): SqliteSyncLevel {
 
 export async function runNode(o: NodeCommandOptions): Promise<void> {
   if (o.consistency !== 'global' && o.consistency !== 'local') throw new Error('--consistency must be global or local');
+  if (o.minAcks !== undefined && o.minAcks > o.w) throw new Error(`--min-acks (${o.minAcks}) must be at most --w (${o.w})`);
   const sqliteSynchronous = parseSqliteSync(o.sqliteSync ?? 'full');
   const logger = createLogger({ nodeId: o.id, level: o.logLevel });
   // Security (docs/security.md): each is optional, and off unless given.
@@ -54,7 +55,7 @@ export async function runNode(o: NodeCommandOptions): Promise<void> {
       ...(o.antiEntropyIntervalMs !== undefined ? { antiEntropyIntervalMs: o.antiEntropyIntervalMs } : {}),
       ...definedOnly({
         gossipIntervalMs: o.gossipIntervalMs, gossipFanout: o.gossipFanout, phiSuspect: o.phiSuspect,
-        heartbeatPauseMs: o.heartbeatPauseMs, downAfterMs: o.downAfterMs,
+        heartbeatPauseMs: o.heartbeatPauseMs, downAfterMs: o.downAfterMs, minAcks: o.minAcks,
         handoffIntervalMs: o.handoffIntervalMs, handoffBatchKeys: o.handoffBatchKeys,
       }),
     },

@@ -28,7 +28,7 @@ import type { Logger } from '../transport/logger';
 import { PeerLink, type LinkCounters } from '../transport/peer-link';
 import { RemoteError } from '../transport/remote-error';
 import { zeroMask } from '../transport/ws-mask';
-import type { ClientHello, ClientReply, ClientRequest } from '../node/client-api';
+import type { ClientHello, ClientReply, ClientRequest } from '../transport/client-protocol';
 
 /** The node's client API path (src/node/client-api.ts CLIENT_PATH; repeated so this module loads no node code). */
 const CLIENT_PATH = '/client';

@@ -13,7 +13,16 @@
  * applying it twice gives the same result: reads, scans, deletes, cart
  * remove and set, and every session operation (a session write assigns
  * fields, so replaying it leaves the same values; touch and destroy are
- * max/absorbing). An opaque put or a cart add is not: its error is returned.
+ * max/absorbing). A cart add carries an operation id the nodes remember
+ * (Coordinator.executeForwarded), so a retry that reaches the node that ran
+ * it, or the primary it was forwarded to, returns the first result instead of
+ * adding twice; only when that node died between replicating the add and
+ * answering can a retry on another replica count it twice (at least once,
+ * never lost: docs/session-store.md). An opaque put is not retried once sent:
+ * its error is returned.
+ *
+ * Degraded answers (fewer than W acknowledgements or R answers, DESIGN.md
+ * Never says no) are successes; `stats.degraded` counts them.
  *
  * Events: 'connect' when the client goes from no open connection to one,
  * 'disconnect' when it loses the last one. It never emits 'error'.
@@ -28,7 +37,7 @@ import { decodeContext } from '../clock/context-codec';
 import type { ClientOp, Consistency, RequestOptions } from '../replication/client-op';
 import { silentLogger, type Logger } from '../transport/logger';
 import type { LinkCounters } from '../transport/peer-link';
-import type { ClientReply, ClientRequest, ObjectView, ScanCursor } from '../node/client-api';
+import type { ClientReply, ClientRequest, ObjectView, ScanCursor } from '../transport/client-protocol';
 import { NodeConnection, wasNotSent } from './node-connection';
 import { ringViewOf, routeOf, type RingView } from './ring-view';
 
@@ -125,7 +134,10 @@ export class RingClient extends EventEmitter {
   private lastFailureRefreshMs = 0;
   private closed = false;
   /** Requests answered, retried on another node, and failed, since the start. */
-  readonly stats = { requests: 0, retries: 0, failures: 0, ringRefreshes: 0 };
+  readonly stats = { requests: 0, retries: 0, failures: 0, ringRefreshes: 0, degraded: 0 };
+  /** Names this client's operation ids (unique enough across clients: 64 random bits). */
+  private readonly opIdPrefix = `c${Math.floor(Math.random() * 2 ** 32).toString(36)}${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
+  private opSeq = 0;
   readonly linkCounters: LinkCounters = { framesSent: 0, messagesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0 };
 
   constructor(options: RingClientOptions) {
@@ -231,7 +243,8 @@ export class RingClient extends EventEmitter {
   }
 
   async cartAdd(id: string, item: string, qty = 1, opts: RequestOptions = {}): Promise<CartItems> {
-    return this.cart(id, await this.op(cartKey(id), { op: 'cart', action: 'add', item, qty }, opts, false));
+    const opId = `${this.opIdPrefix}-${(++this.opSeq).toString(36)}`;
+    return this.cart(id, await this.op(cartKey(id), { op: 'cart', action: 'add', item, qty }, opts, true, opId));
   }
 
   async cartRemove(id: string, item: string, opts: RequestOptions = {}): Promise<CartItems> {
@@ -356,11 +369,15 @@ export class RingClient extends EventEmitter {
     return view.items;
   }
 
-  private async op(key: string, op: ClientOp, opts: RequestOptions, idempotent: boolean): Promise<ObjectView | null> {
+  private async op(
+    key: string, op: ClientOp, opts: RequestOptions, idempotent: boolean, opId?: string,
+  ): Promise<ObjectView | null> {
     if (typeof key !== 'string' || key.length === 0) throw new BadRequestError('key must be a non-empty string');
     const o = requestOptions(opts);
     if (o.consistency === undefined && this.consistency !== undefined) o.consistency = this.consistency;
-    const reply = expect(await this.call(key, { type: 'op', key, op, opts: o }, idempotent), 'op-ok');
+    const msg: ClientRequest = opId === undefined ? { type: 'op', key, op, opts: o } : { type: 'op', key, op, opts: o, opId };
+    const reply = expect(await this.call(key, msg, idempotent), 'op-ok');
+    if (reply.got !== undefined && reply.wanted !== undefined && reply.got < reply.wanted) this.stats.degraded++;
     return reply.view;
   }
 
@@ -518,6 +535,7 @@ function requestOptions(opts: RequestOptions): RequestOptions {
   if (opts.r !== undefined) o.r = opts.r;
   if (opts.w !== undefined) o.w = opts.w;
   if (opts.consistency !== undefined) o.consistency = opts.consistency;
+  if (opts.strict !== undefined) o.strict = opts.strict;
   return o;
 }
 

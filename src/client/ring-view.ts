@@ -12,7 +12,7 @@ import { asNodeId, type NodeId } from '../core/ids';
 import { partitionOf, PARTITIONS_MAX } from '../ring/partitioner';
 import { preferenceOrder } from '../ring/preference-list';
 import type { Ring, RingMember } from '../ring/ring';
-import type { MemberState, RingInfo } from '../node/client-api';
+import type { MemberState, RingInfo } from '../transport/client-protocol';
 
 export interface RingView {
   readonly ring: Ring;

@@ -11,6 +11,13 @@ export interface QuorumConfig {
   w: number;
 }
 
+/**
+ * Durable copies (on distinct nodes, hints included) a write needs to be
+ * accepted when W acknowledgements cannot be had: W is the target, this the
+ * floor (DESIGN.md Never says no). Equal to W: a write short of W fails (503).
+ */
+export const DEFAULT_MIN_ACKS = 1;
+
 export interface Limits {
   /** Largest key, in UTF-8 bytes. */
   keyBytesMax: number;
@@ -37,6 +44,8 @@ export interface Limits {
 export interface NodeConfig extends QuorumConfig {
   /** Q: fixed number of equal ring partitions (Dynamo strategy 3). */
   partitions: number;
+  /** Durable copies a write short of W still needs to be accepted, degraded (DEFAULT_MIN_ACKS). */
+  minAcks: number;
   /** How long a coordinator waits for replicas before counting them as failed. */
   requestTimeoutMs: number;
   /** How often pending hints are offered to their owners. */
@@ -107,6 +116,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   r: 2,
   w: 2,
   partitions: 256,
+  minAcks: DEFAULT_MIN_ACKS,
   requestTimeoutMs: 2000,
   hintRetryIntervalMs: 1000,
   hintBatchMax: 200,

@@ -46,64 +46,22 @@ import {
 } from '../transport/frame-codec';
 import { PeerLink, type LinkCounters } from '../transport/peer-link';
 import { errorBodyOf } from '../transport/remote-error';
+import type {
+  ClientHello, ClientReply, ClientRequest, MemberState, ObjectView, RingInfo, ScanCursor,
+} from '../transport/client-protocol';
 import type { FeatureHost } from './feature-host';
 import { clientRequestRefusal, upgradeScope } from './auth';
 
 /** The WebSocket path of the client API. */
 export const CLIENT_PATH = '/client';
 
-// ---- the protocol (types shared with src/client, which imports them as types only) ----
-
-export type ClientRequest =
-  | { type: 'op'; key: string; op: ClientOp; opts?: RequestOptions }
-  | { type: 'ring' }
-  | { type: 'scan'; prefix: string; cursor: ScanCursor | null; limit?: number };
-
-/** Where a scan resumes: the partition and the last key it examined there (keys sort by UTF-16 code units). */
-export type ScanCursor = [partition: number, afterKey: string];
-
-/** A value as a client sees it: what the HTTP API would answer, without the HTTP. */
-export type ObjectView =
-  /** values: the live siblings (empty when only tombstones are left); context: encodeContext of the version vector. */
-  | { kind: 'opaque'; values: Uint8Array[]; contentTypes: string[]; context: string }
-  /** Only live sessions with at least one field are shown; others read as absent (null). */
-  | { kind: 'session'; data: Record<string, unknown>; expiresAtMs: number }
-  | { kind: 'cart'; items: Record<string, number> };
-
-/** The answering node's view of each member (its failure detector's, see FeatureHost.memberStateOf). */
-export type MemberState = 'alive' | 'suspect' | 'down' | 'leaving';
-
-export interface RingInfo {
-  /** The node that answered. */
-  self: { id: string; addr: string; region: string };
-  members: Array<{ id: string; addr: string; region: string; state: MemberState }>;
-  /** Enough to rebuild the ring (ring/ring.ts) and compute preference lists on the client. */
-  ring: {
-    q: number;
-    owners: string[];
-    version: string;
-    members: Array<{ id: string; region: string; joinedAtMs: number }>;
-  };
-  quorum: { n: number; r: number; w: number };
-  limits: { keyBytesMax: number; valueBytesMax: number; frameBytesMax: number };
-}
-
-export type ClientReply =
-  | { type: 'op-ok'; view: ObjectView | null }
-  | ({ type: 'ring-ok' } & RingInfo)
-  | { type: 'scan-ok'; keys: string[]; cursor: ScanCursor | null };
-
-/** The one-way message a node sends first on every client connection. */
-export interface ClientHello {
-  type: 'hello';
-  id: string;
-  addr: string;
-  region: string;
-}
+// ---- the protocol: src/transport/client-protocol.ts ----
 
 // ---- bounds of client input beyond wire-validate.ts ----
 
 const CONTENT_TYPE_CHARS_MAX = 256;
+/** Longest operation id a client may name (the peer protocol's bound). */
+const OP_ID_CHARS_MAX = 200;
 /** How deep a session field's JSON value may nest. */
 const JSON_DEPTH_MAX = 64;
 /** Keys a scan page may examine before it returns (possibly with fewer keys than asked). */
@@ -272,8 +230,12 @@ class ClientApi {
         const key = validateKey(msg.key, config.limits);
         const op = checkClientOp(validateClientOp(msg.op), config.limits.keyBytesMax);
         const opts = validateRequestOptions(msg.opts === null ? undefined : msg.opts, config.n);
-        const obj = await this.host.coordinator.execute(key, op, opts);
-        return { type: 'op-ok', view: op.op.startsWith('session-') ? null : this.view(obj) };
+        const opId = typeof msg.opId === 'string' && msg.opId.length > 0 && msg.opId.length <= OP_ID_CHARS_MAX ? msg.opId : undefined;
+        const done = opId === undefined
+          ? await this.host.coordinator.run(key, op, opts)
+          : await this.host.coordinator.executeForwarded(opId, key, op, opts);
+        const view = op.op.startsWith('session-') ? null : this.view(done.obj);
+        return done.got < done.wanted ? { type: 'op-ok', view, got: done.got, wanted: done.wanted } : { type: 'op-ok', view };
       }
       case 'ring':
         return { type: 'ring-ok', ...this.ringInfo() };

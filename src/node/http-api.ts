@@ -11,7 +11,7 @@ import { sendJson, type HttpRouter } from './http-router';
 import { decodeContext, encodeContext } from '../clock/context-codec';
 import { cartItems } from '../crdt/cart';
 import type { StoredObject } from '../crdt/stored-object';
-import type { ClientOp, RequestOptions } from '../replication/client-op';
+import type { ClientOp, Outcome, RequestOptions } from '../replication/client-op';
 import { validateClientOp, validateRequestOptions } from '../replication/wire-validate';
 import type { NodeConfig } from '../core/config';
 import type { Coordinator } from '../replication/coordinator';
@@ -65,7 +65,7 @@ function pathKey(url: URL, prefix: string): string {
 
 function requestOptions(url: URL, node: HttpNode): RequestOptions {
   const q: Record<string, string> = {};
-  for (const name of ['r', 'w', 'consistency']) {
+  for (const name of ['r', 'w', 'consistency', 'strict']) {
     const v = url.searchParams.get(name);
     if (v !== null) q[name] = v;
   }
@@ -74,7 +74,9 @@ function requestOptions(url: URL, node: HttpNode): RequestOptions {
 
 async function kvGet(_req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
   const key = pathKey(url, '/kv/');
-  const obj = await node.coordinator.execute(key, { op: 'get' }, requestOptions(url, node));
+  const done = await node.coordinator.run(key, { op: 'get' }, requestOptions(url, node));
+  markAnswered(res, done);
+  const obj = done.obj;
   if (obj === null) throw new NotFoundError(`key ${JSON.stringify(key)} not found`);
   if (obj.kind !== 'opaque') throw new TypeMismatchError(key, obj.kind, 'opaque');
   const context = encodeContext(obj.dvv.vv);
@@ -100,9 +102,9 @@ async function kvPut(req: http.IncomingMessage, res: http.ServerResponse, url: U
   const context = decodeContext(headerValue(req, CONTEXT_HEADER) ?? '');
   const body = await readBody(req, node.config.limits.valueBytesMax);
   const ct = headerValue(req, 'content-type') ?? 'application/octet-stream';
-  const obj = await node.coordinator.execute(key, { op: 'put', ct, body, context }, opts);
-  writeContext(res, obj);
-  res.writeHead(204).end();
+  const done = await node.coordinator.run(key, { op: 'put', ct, body, context }, opts);
+  writeContext(res, done.obj);
+  res.writeHead(markAcked(res, done) ? 202 : 204).end();
 }
 
 async function kvDelete(req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
@@ -110,9 +112,9 @@ async function kvDelete(req: http.IncomingMessage, res: http.ServerResponse, url
   const opts = requestOptions(url, node);
   const header = headerValue(req, CONTEXT_HEADER);
   const context = header === undefined ? null : decodeContext(header);
-  const obj = await node.coordinator.execute(key, { op: 'delete', context }, opts);
-  writeContext(res, obj);
-  res.writeHead(204).end();
+  const done = await node.coordinator.run(key, { op: 'delete', context }, opts);
+  writeContext(res, done.obj);
+  res.writeHead(markAcked(res, done) ? 202 : 204).end();
 }
 
 function cartKey(url: URL): string {
@@ -121,7 +123,9 @@ function cartKey(url: URL): string {
 
 async function cartGet(_req: http.IncomingMessage, res: http.ServerResponse, url: URL, node: HttpNode): Promise<void> {
   const key = cartKey(url);
-  const obj = await node.coordinator.execute(key, { op: 'get' }, requestOptions(url, node));
+  const done = await node.coordinator.run(key, { op: 'get' }, requestOptions(url, node));
+  markAnswered(res, done);
+  const obj = done.obj;
   if (obj && obj.kind !== 'cart') throw new TypeMismatchError(key, obj.kind, 'cart');
   sendJson(res, 200, { items: obj ? cartItems(obj.c) : {} });
 }
@@ -131,9 +135,12 @@ async function cartPost(req: http.IncomingMessage, res: http.ServerResponse, url
   const opts = requestOptions(url, node);
   const body = await readJson(req, 64 * 1024);
   const op = parseCartOp(body);
-  const obj = await node.coordinator.execute(key, op, opts);
+  const done = await node.coordinator.run(key, op, opts);
+  const obj = done.obj;
   if (obj && obj.kind !== 'cart') throw new TypeMismatchError(key, obj.kind, 'cart');
-  sendJson(res, 200, { items: obj ? cartItems(obj.c) : {} });
+  const items = obj ? cartItems(obj.c) : {};
+  if (markAcked(res, done)) sendJson(res, 202, { items, acked: done.got, wanted: done.wanted });
+  else sendJson(res, 200, { items });
 }
 
 function parseCartOp(body: unknown): ClientOp {
@@ -188,6 +195,18 @@ async function metrics(_req: http.IncomingMessage, res: http.ServerResponse, _ur
   const text = await node.metrics.registry.metrics();
   res.writeHead(200, { 'Content-Type': node.metrics.registry.contentType });
   res.end(text);
+}
+
+/** A degraded write (fewer than W acknowledgements): sets X-Ringstore-Acked, returns true (answer 202). */
+function markAcked(res: http.ServerResponse, done: Outcome<unknown>): boolean {
+  if (done.got >= done.wanted) return false;
+  res.setHeader('X-Ringstore-Acked', `${done.got}/${done.wanted}`);
+  return true;
+}
+
+/** A degraded read (fewer than R answers): says so in X-Ringstore-Answered; the status stays. */
+function markAnswered(res: http.ServerResponse, done: Outcome<unknown>): void {
+  if (done.got < done.wanted) res.setHeader('X-Ringstore-Answered', `${done.got}/${done.wanted}`);
 }
 
 function writeContext(res: http.ServerResponse, obj: StoredObject | null): void {

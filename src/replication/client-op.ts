@@ -11,6 +11,19 @@ export interface RequestOptions {
   r?: number;
   w?: number;
   consistency?: Consistency;
+  /** Refuse (503) instead of degrading: a write needs W acknowledgements and a read R answers. */
+  strict?: boolean;
+}
+
+/**
+ * What a coordinator did: the key's value as it sees it afterwards, and how
+ * many of the wanted acknowledgements (writes) or answers (reads) it got.
+ * `got < wanted` is a degraded result (DESIGN.md Never says no).
+ */
+export interface Outcome<T> {
+  readonly obj: T;
+  readonly got: number;
+  readonly wanted: number;
 }
 
 export type ClientOp =

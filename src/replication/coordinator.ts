@@ -4,6 +4,14 @@
  * unreachable replicas with a sloppy quorum and hints (4.6), and repairs stale
  * replicas after reads (read repair, 5).
  *
+ * W and R are targets, not gates (DESIGN.md Never says no): a write that
+ * cannot get W acknowledgements is still accepted, degraded, once
+ * `config.minAcks` durable copies exist on distinct nodes (the coordinator's
+ * own commit and the hints it or a fallback holds count), and a read that
+ * gets fewer than R answers returns what did answer. `strict` requests (and
+ * minAcks = W) keep the gate. Peers known to be down are not waited for: the
+ * transport rejects a request to a link in backoff at once.
+ *
  * Opaque writes are coordinated by a replica of the key, because the new
  * dot must extend that replica's own causal history (see id-mint.ts); a node
  * that is not a replica forwards them, and coordinates under a one-off actor
@@ -26,7 +34,7 @@ import {
 } from '../crdt/stored-object';
 import type { Ring } from '../ring/ring';
 import { partitionOf } from '../ring/partitioner';
-import type { ClientOp, Consistency, RequestOptions } from './client-op';
+import type { ClientOp, Consistency, Outcome, RequestOptions } from './client-op';
 import { needsReplicaCoordinator } from './client-op';
 import type { IdMint } from './id-mint';
 import type { PeerMsg } from './peer-message';
@@ -58,7 +66,13 @@ export interface CoordinatorStats {
   forwarded: number;
   readRepairs: number;
   hintsStored: number;
+  /** Writes accepted with fewer than W acknowledgements. */
+  degradedWrites: number;
+  /** Reads answered with fewer than R answers. */
+  degradedReads: number;
 }
+
+export type OpOutcome = Outcome<StoredObject | null>;
 
 interface Reply {
   node: NodeId;
@@ -66,23 +80,24 @@ interface Reply {
 }
 
 export class Coordinator {
-  readonly stats: CoordinatorStats = { reads: 0, writes: 0, forwarded: 0, readRepairs: 0, hintsStored: 0 };
+  readonly stats: CoordinatorStats = {
+    reads: 0, writes: 0, forwarded: 0, readRepairs: 0, hintsStored: 0, degradedWrites: 0, degradedReads: 0,
+  };
 
-  private readonly forwardedOps = new Map<string, Promise<StoredObject | null>>();
+  private readonly forwardedOps = new Map<string, Promise<OpOutcome>>();
 
   constructor(private readonly d: CoordinatorDeps) {}
 
-  /** Run `op` on `key`; resolves with the key's value as this coordinator sees it afterwards. */
   /**
    * A forwarded operation: the same `opId` delivered twice (a retried or
    * duplicated message) returns the first run's result instead of writing
    * twice. Remembers the last FORWARDED_OPS_MAX operations.
    */
-  executeForwarded(opId: string | undefined, key: string, op: ClientOp, opts: RequestOptions): Promise<StoredObject | null> {
-    if (opId === undefined) return this.execute(key, op, opts);
+  executeForwarded(opId: string | undefined, key: string, op: ClientOp, opts: RequestOptions): Promise<OpOutcome> {
+    if (opId === undefined) return this.run(key, op, opts);
     const seen = this.forwardedOps.get(opId);
     if (seen) return seen;
-    const run = this.execute(key, op, opts);
+    const run = this.run(key, op, opts, opId);
     this.forwardedOps.set(opId, run);
     if (this.forwardedOps.size > FORWARDED_OPS_MAX) this.forwardedOps.delete(this.forwardedOps.keys().next().value!);
     // A failed run may be retried for real.
@@ -90,17 +105,23 @@ export class Coordinator {
     return run;
   }
 
+  /** Run `op` on `key`; resolves with the key's value as this coordinator sees it afterwards. */
   async execute(key: string, op: ClientOp, opts: RequestOptions = {}): Promise<StoredObject | null> {
+    return (await this.run(key, op, opts)).obj;
+  }
+
+  /** execute(), and how many acknowledgements or answers it got of those wanted. */
+  async run(key: string, op: ClientOp, opts: RequestOptions = {}, opId?: string): Promise<OpOutcome> {
     validateKey(key, this.d.config.limits);
     const ring = this.d.ring();
     const partition = partitionOf(key, ring.q);
-    if (op.op === 'get') return (await this.read(key, ring, partition, opts)).obj;
+    if (op.op === 'get') return this.read(key, ring, partition, opts);
     this.stats.writes += 1;
     if (needsReplicaCoordinator(op)) {
       const primaries = this.plan(ring, partition, 'w', opts).primaries;
       if (!primaries.includes(this.d.self)) {
-        const forwarded = await this.forward(key, op, opts, primaries);
-        if (forwarded.done) return forwarded.obj;
+        const forwarded = await this.forward(key, op, opts, primaries, opId);
+        if (forwarded !== null) return forwarded;
       }
     }
     return this.write(key, op, opts, ring, partition);
@@ -120,26 +141,31 @@ export class Coordinator {
    * to the client rather than to another coordinator: a second coordinator
    * would store the same write under a second dot, and a value the client
    * later resolves could come back (found by the simulator, seed 249).
-   * `done: false` when no primary was reachable at all.
+   * Null when no primary was reachable at all.
    */
   private async forward(
-    key: string, op: ClientOp, opts: RequestOptions, primaries: NodeId[],
-  ): Promise<{ done: boolean; obj: StoredObject | null }> {
+    key: string, op: ClientOp, opts: RequestOptions, primaries: NodeId[], clientOpId?: string,
+  ): Promise<OpOutcome | null> {
     const local = primaries.filter((p) => this.d.regionOf(p) === this.d.selfRegion);
     const remote = primaries.filter((p) => this.d.regionOf(p) !== this.d.selfRegion);
     const target = [...local, ...remote].find((p) => this.d.network.isReachable(p));
-    if (target === undefined) return { done: false, obj: null };
-    const opId = this.d.ids.unique();
+    if (target === undefined) return null;
+    // The client's id when it named one: a retry through another node is then run once at the primary too.
+    const opId = clientOpId ?? this.d.ids.unique();
     const reply = await this.d.network.request(target, { type: 'coord', key, op, opts, opId }, this.d.config.requestTimeoutMs * 2);
     if (reply.type !== 'coord-ok') throw new RingstoreError('RS_ERR_INTERNAL', 500, `unexpected reply ${reply.type} to coord`);
     this.stats.forwarded += 1;
-    return { done: true, obj: reply.obj };
+    const wanted = reply.wanted ?? 0;
+    return { obj: reply.obj, got: reply.got ?? wanted, wanted };
   }
 
   private async write(
     key: string, op: ClientOp, opts: RequestOptions, ring: Ring, partition: ReturnType<typeof partitionOf>,
-  ): Promise<StoredObject | null> {
+  ): Promise<OpOutcome> {
     const plan = this.plan(ring, partition, 'w', opts);
+    // What a remove, a set or a context-free delete observes: whatever
+    // answers, never a reason to refuse the write (unless strict).
+    const observe = async (): Promise<StoredObject | null> => (await this.read(key, ring, partition, opts)).obj;
     const isPrimary = plan.primaries.includes(this.d.self);
     const now = this.d.clock.nowMs();
     let next: StoredObject;
@@ -148,7 +174,7 @@ export class Coordinator {
       case 'delete': {
         let context: VersionVector;
         if (op.op === 'delete' && op.context === null) {
-          const seen = (await this.read(key, ring, partition, opts)).obj;
+          const seen = await observe();
           context = seen && seen.kind === 'opaque' ? seen.dvv.vv : {};
         } else context = (op as { context: VersionVector }).context;
         const value: OpaqueValue = op.op === 'put' ? { ct: op.ct, b: op.body } : null;
@@ -161,7 +187,7 @@ export class Coordinator {
         break;
       }
       case 'cart': {
-        const seen = (await this.read(key, ring, partition, opts)).obj;
+        const seen = await observe();
         if (seen && seen.kind !== 'cart') throw new TypeMismatchError(key, seen.kind, 'cart');
         const cur = seen ? seen.c : emptyCart();
         const c =
@@ -195,20 +221,30 @@ export class Coordinator {
     }
     const size = objectByteSize(next);
     if (size > this.d.config.limits.valueBytesMax) throw new ValueTooLargeError(size, this.d.config.limits.valueBytesMax);
-    const stored = await this.replicate(key, next, plan);
-    return stored ?? next;
+    const done = await this.replicate(key, next, plan, opts);
+    return { obj: done.obj ?? next, got: done.got, wanted: done.wanted };
+  }
+
+  /** The durable copies a write must reach before it is accepted at all. */
+  private floorOf(plan: QuorumPlan, opts: RequestOptions): number {
+    return opts.strict ? plan.needed : Math.min(this.d.config.minAcks, plan.needed);
   }
 
   /**
    * Send `obj` to the N primaries; each unreachable one is replaced by the next
    * fallback holding a hint for it (sloppy quorum), or, when the ring has no
    * spare node, by a hint this coordinator keeps. Resolves after `needed`
-   * durable acknowledgements with this node's merged copy (if it is a replica).
+   * durable acknowledgements with this node's merged copy (if it is a
+   * replica); or, once every copy has answered or failed, degraded, if at
+   * least the floor's worth of distinct nodes hold it durably.
    */
-  private replicate(key: string, obj: StoredObject, plan: QuorumPlan): Promise<StoredObject | null> {
+  private replicate(key: string, obj: StoredObject, plan: QuorumPlan, opts: RequestOptions): Promise<OpOutcome> {
     const { self } = this.d;
     const fallbacks = [...plan.fallbacks];
-    let acked = 0;
+    const floor = this.floorOf(plan, opts);
+    // Distinct nodes, so a hint this node keeps beside its own copy is not a second disk.
+    const durable = new Set<NodeId>();
+    const counted = new Set<NodeId>();
     let outstanding = 0;
     let settled = false;
     let localCopy: StoredObject | null = null;
@@ -217,17 +253,21 @@ export class Coordinator {
     return new Promise((resolve, reject) => {
       const settle = (): void => {
         if (settled) return;
-        if (acked >= plan.needed) {
+        if (counted.size >= plan.needed) {
           settled = true;
-          resolve(localCopy);
+          resolve({ obj: localCopy, got: counted.size, wanted: plan.needed });
         } else if (outstanding === 0) {
           settled = true;
-          reject(new QuorumError('write', plan.needed, acked));
+          if (durable.size >= floor && durable.size > 0) {
+            this.stats.degradedWrites += 1;
+            resolve({ obj: localCopy, got: counted.size, wanted: plan.needed });
+          } else reject(new QuorumError('write', floor, durable.size));
         }
       };
       const onAck = (node: NodeId): void => {
         outstanding -= 1;
-        if (plan.counts(node)) acked += 1;
+        durable.add(node);
+        if (plan.counts(node)) counted.add(node);
         settle();
       };
       const onFail = (primary: NodeId): void => {
@@ -241,10 +281,8 @@ export class Coordinator {
           send(fb, primary);
           return;
         }
-        if (primary === self) return;
         // No spare node: keep the hint here so the owner still gets the write.
-        this.stats.hintsStored += 1;
-        this.d.replica.holdHint(primary, key, obj).catch((err) => this.background(err, 'hint'));
+        if (primary !== self) send(self, primary);
       };
       const send = (node: NodeId, hintFor?: NodeId): void => {
         outstanding += 1;
@@ -252,7 +290,14 @@ export class Coordinator {
           const done = hintFor
             ? this.d.replica.holdHint(hintFor, key, obj).then(() => { this.stats.hintsStored += 1; })
             : this.d.replica.apply(key, obj).then((merged) => { localCopy = merged; });
-          done.then(() => onAck(node), (err) => { this.background(err, 'local write'); onFail(hintFor ?? node); });
+          done.then(() => onAck(node), (err) => {
+            this.background(err, hintFor ? 'hint' : 'local write');
+            // A failed local hint has no stand-in left: count it failed.
+            if (hintFor) {
+              outstanding -= 1;
+              settle();
+            } else onFail(node);
+          });
           return;
         }
         const msg: PeerMsg = hintFor ? { type: 'put', key, obj, hintFor } : putMsg;
@@ -270,11 +315,13 @@ export class Coordinator {
    * Read from the primaries (an unreachable one is replaced by the next
    * fallback, which may hold a hint), answer once `needed` replies are in,
    * then, when every reply is in, repair the primaries that answered with a
-   * stale version (read repair).
+   * stale version (read repair). Short of `needed` once every node asked
+   * has answered or failed, a non-strict read returns what did answer (this
+   * node's own copy and hints included), and fails only when nothing did.
    */
   private read(
     key: string, ring: Ring, partition: ReturnType<typeof partitionOf>, opts: RequestOptions,
-  ): Promise<{ obj: StoredObject | null }> {
+  ): Promise<OpOutcome> {
     this.stats.reads += 1;
     const plan = this.plan(ring, partition, 'r', opts);
     const replies: Reply[] = [];
@@ -286,12 +333,12 @@ export class Coordinator {
       const check = (): void => {
         if (!answered && counted >= plan.needed) {
           answered = true;
-          resolve({ obj: mergeReplies(replies) });
+          resolve({ obj: mergeReplies(replies), got: counted, wanted: plan.needed });
         }
         if (outstanding > 0) return;
         if (!answered) {
           answered = true;
-          reject(new QuorumError('read', plan.needed, counted));
+          this.answerShort(key, replies, plan, opts, counted, resolve, reject);
         }
         this.repair(key, replies, plan.primaries);
       };
@@ -320,6 +367,24 @@ export class Coordinator {
       };
       for (const p of plan.primaries) ask(p);
     });
+  }
+
+  /** A read short of R: what answered (at least one copy), or 503 when strict or nothing answered. */
+  private answerShort(
+    key: string, replies: Reply[], plan: QuorumPlan, opts: RequestOptions, counted: number,
+    resolve: (o: OpOutcome) => void, reject: (err: Error) => void,
+  ): void {
+    if (!opts.strict && !replies.some((r) => r.node === this.d.self)) {
+      // Not asked as a replica: the hints this node holds for the key still count.
+      const held = this.d.replica.read(key);
+      if (held !== null) replies.push({ node: this.d.self, obj: held });
+    }
+    if (opts.strict || replies.length === 0) {
+      reject(new QuorumError('read', plan.needed, counted));
+      return;
+    }
+    this.stats.degradedReads += 1;
+    resolve({ obj: mergeReplies(replies), got: Math.max(counted, 1), wanted: plan.needed });
   }
 
   /** Read repair (Dynamo 5): write the merged version back to stale primaries. */

@@ -23,7 +23,9 @@ export async function dispatchReplication(
       return { type: 'put-ok' };
     case 'get':
       return { type: 'get-ok', obj: msg.own ? replica.own(msg.key) ?? null : replica.read(msg.key) };
-    case 'coord':
-      return { type: 'coord-ok', obj: await coordinator.executeForwarded(msg.opId, msg.key, msg.op, msg.opts) };
+    case 'coord': {
+      const done = await coordinator.executeForwarded(msg.opId, msg.key, msg.op, msg.opts);
+      return { type: 'coord-ok', obj: done.obj, got: done.got, wanted: done.wanted };
+    }
   }
 }

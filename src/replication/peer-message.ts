@@ -22,7 +22,8 @@ export type PeerMsg =
    * instead of applying the write twice.
    */
   | { type: 'coord'; key: string; op: ClientOp; opts: RequestOptions; opId?: string }
-  | { type: 'coord-ok'; obj: StoredObject | null }
+  /** got/wanted: acknowledgements of the wanted W (absent from older nodes: not degraded). */
+  | { type: 'coord-ok'; obj: StoredObject | null; got?: number; wanted?: number }
   /** Membership gossip: the sender's table and heartbeats; the reply is the receiver's (membership/gossiper.ts). */
   | { type: 'gossip'; members: MemberRecord[]; beats?: HeartbeatEntry[] }
   | { type: 'gossip-ok'; members: MemberRecord[]; beats?: HeartbeatEntry[] }

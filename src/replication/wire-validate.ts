@@ -87,7 +87,7 @@ export function validateStoredObject(x: unknown): StoredObject {
 export function validateRequestOptions(x: unknown, n: number): RequestOptions {
   if (x === undefined) return {};
   if (!isObj(x)) bad('request options');
-  const out: { r?: number; w?: number; consistency?: 'global' | 'local' } = {};
+  const out: { r?: number; w?: number; consistency?: 'global' | 'local'; strict?: boolean } = {};
   if (x.r !== undefined) out.r = validateQuorumValue('r', x.r, n);
   if (x.w !== undefined) out.w = validateQuorumValue('w', x.w, n);
   if (x.consistency !== undefined) {
@@ -96,7 +96,15 @@ export function validateRequestOptions(x: unknown, n: number): RequestOptions {
     }
     out.consistency = x.consistency;
   }
+  if (x.strict !== undefined) out.strict = validateFlag('strict', x.strict);
   return out;
+}
+
+/** A boolean, or its query-string spellings "1"/"true" and "0"/"false". */
+function validateFlag(name: string, v: unknown): boolean {
+  if (v === true || v === '1' || v === 'true') return true;
+  if (v === false || v === '0' || v === 'false') return false;
+  throw new BadRequestError(`${name} must be 1 or 0`);
 }
 
 export function validateQuorumValue(name: string, v: unknown, n: number): number {

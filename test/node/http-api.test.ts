@@ -109,15 +109,26 @@ describe('node/http-api (DESIGN.md Interfaces: HTTP API)', function () {
     assert.equal(await (await fetch(c.url(1, '/kv/after-bad-input'))).text(), 'ok');
   });
 
-  it('answers 503 RS_ERR_QUORUM with needed and acked when W cannot be met', async () => {
+  it('answers 202 with X-Ringstore-Acked when W cannot be met, and 503 RS_ERR_QUORUM only when strict', async () => {
     const two = await InProcessCluster.start(2, { config: { n: 2, r: 2, w: 2 } });
     try {
       await two.nodes[1]!.close();
-      const res = await fetch(two.url(0, '/kv/q'), { method: 'PUT', body: 'v' });
-      assert.equal(res.status, 503);
-      const body = (await res.json()) as { code: string; needed: number; acked: number };
+      const put = await fetch(two.url(0, '/kv/q'), { method: 'PUT', body: 'v' });
+      assert.equal(put.status, 202);
+      assert.equal(put.headers.get('x-ringstore-acked'), '1/2');
+      const read = await fetch(two.url(0, '/kv/q'));
+      assert.equal(read.status, 200);
+      assert.equal(read.headers.get('x-ringstore-answered'), '1/2');
+      assert.equal(await read.text(), 'v');
+      const cart = await fetch(two.url(0, '/carts/c1'), { method: 'POST', body: JSON.stringify({ op: 'add', item: 'sku', qty: 2 }) });
+      assert.equal(cart.status, 202);
+      assert.deepEqual(await cart.json(), { items: { sku: 2 }, acked: 1, wanted: 2 });
+      const strict = await fetch(two.url(0, '/kv/q?strict=1'), { method: 'PUT', body: 'v' });
+      assert.equal(strict.status, 503);
+      const body = (await strict.json()) as { code: string; needed: number; acked: number };
       assert.deepEqual([body.code, body.needed, body.acked], ['RS_ERR_QUORUM', 2, 1]);
-      assert.equal((await fetch(two.url(0, '/kv/q?w=1'), { method: 'PUT', body: 'v' })).status, 204, 'w=1 per request succeeds');
+      assert.equal((await fetch(two.url(0, '/kv/q?strict=1&w=1'), { method: 'PUT', body: 'v' })).status, 204, 'w=1 per request is met');
+      assert.equal((await fetch(two.url(0, '/kv/q?strict=maybe'))).status, 400);
     } finally {
       await two.stop().catch(() => undefined);
     }

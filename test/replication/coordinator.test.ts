@@ -87,13 +87,89 @@ describe('replication/coordinator', () => {
     assert.deepEqual(values(c.node(down).replica.own(key) ?? null), ['v']);
   });
 
-  it('fails with RS_ERR_QUORUM when fewer than W replicas can answer', async () => {
+  it('accepts a write short of W, degraded, and says so (never says no)', async () => {
     const c = new ReplicationCluster(['a', 'b', 'c']);
     c.hub.setDown(c.node('b').id, true);
     c.hub.setDown(c.node('c').id, true);
-    await assert.rejects(put(c, 'a', 'k', 'v'), (err: unknown) => err instanceof QuorumError && err.needed === 2 && err.acked === 1);
-    await assert.rejects(c.node('a').coordinator.execute('k', { op: 'get' }), (err: unknown) => err instanceof QuorumError && err.needed === 2);
-    assert.deepEqual(values(await c.node('a').coordinator.execute('k', { op: 'get' }, { r: 1 })), ['v'], 'the local copy is still readable at r=1');
+    const a = c.node('a').coordinator;
+    const put1 = await a.run('k', { op: 'put', ct: 'text/plain', body: text('v'), context: {} });
+    assert.deepEqual([put1.got, put1.wanted], [1, 2], 'one durable copy (the own commit; hints on the same node are not a second disk)');
+    assert.deepEqual(values(put1.obj), ['v']);
+    const read = await a.run('k', { op: 'get' });
+    assert.deepEqual([read.got, read.wanted], [1, 2]);
+    assert.deepEqual(values(read.obj), ['v'], 'a read short of R returns what answered');
+    assert.equal(a.stats.degradedWrites, 1);
+    assert.equal(a.stats.degradedReads, 1);
+    // Nothing lost: hints for both owners are held, and handed off when they return.
+    assert.deepEqual(c.node('a').storage.hints().map((h) => h.target).sort(), [c.node('b').id, c.node('c').id].sort());
+    c.hub.setDown(c.node('b').id, false);
+    c.hub.setDown(c.node('c').id, false);
+    await c.node('a').handoff.tick();
+    for (const id of ['b', 'c']) assert.deepEqual(values(c.node(id).replica.own('k') ?? null), ['v']);
+  });
+
+  it('keeps the quorum a gate for strict requests and for minAcks = W', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    c.hub.setDown(c.node('b').id, true);
+    c.hub.setDown(c.node('c').id, true);
+    const a = c.node('a').coordinator;
+    await assert.rejects(a.run('k', { op: 'put', ct: 'text/plain', body: text('v'), context: {} }, { strict: true }),
+      (err: unknown) => err instanceof QuorumError && err.needed === 2 && err.acked === 1);
+    await assert.rejects(a.run('k', { op: 'get' }, { strict: true }), (err: unknown) => err instanceof QuorumError && err.needed === 2);
+    assert.deepEqual(values(await a.execute('k', { op: 'get' }, { r: 1, strict: true })), ['v'], 'the local copy is readable at r=1');
+    const gated = new ReplicationCluster(['a', 'b', 'c'], { minAcks: 2 });
+    gated.hub.setDown(gated.node('b').id, true);
+    gated.hub.setDown(gated.node('c').id, true);
+    await assert.rejects(put(gated, 'a', 'k', 'v'), (err: unknown) => err instanceof QuorumError && err.needed === 2 && err.acked === 1);
+  });
+
+  it('takes cart add, remove and set with two of three replicas down (no read at R before a write)', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    c.hub.setDown(c.node('b').id, true);
+    c.hub.setDown(c.node('c').id, true);
+    const a = c.node('a').coordinator;
+    const add = await a.run('cart/x', { op: 'cart', action: 'add', item: 'sku-1', qty: 2 });
+    assert.deepEqual([add.got, add.wanted], [1, 2]);
+    await a.run('cart/x', { op: 'cart', action: 'add', item: 'sku-2', qty: 1 });
+    const removed = await a.run('cart/x', { op: 'cart', action: 'remove', item: 'sku-1', qty: 0 });
+    const set = await a.run('cart/x', { op: 'cart', action: 'set', item: 'sku-2', qty: 5 });
+    assert.ok(removed.obj && removed.obj.kind === 'cart' && set.obj && set.obj.kind === 'cart');
+    assert.deepEqual(cartItems(removed.obj.c), { 'sku-2': 1 }, 'the remove observed the own copy');
+    assert.deepEqual(cartItems(set.obj.c), { 'sku-2': 5 });
+    c.hub.setDown(c.node('b').id, false);
+    await c.node('a').handoff.tick();
+    const b = c.node('b').replica.own('cart/x');
+    assert.ok(b && b.kind === 'cart');
+    assert.deepEqual(cartItems(b.c), { 'sku-2': 5 }, 'the returning replica gets every degraded cart write');
+  });
+
+  it('deletes without a context from what answers, with two of three replicas down', async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    await put(c, 'a', 'k', 'v');
+    c.hub.setDown(c.node('b').id, true);
+    c.hub.setDown(c.node('c').id, true);
+    const del = await c.node('a').coordinator.run('k', { op: 'delete', context: null });
+    assert.deepEqual([del.got, del.wanted], [1, 2]);
+    assert.deepEqual(values(await c.node('a').coordinator.execute('k', { op: 'get' }, { r: 1 })), [], 'the delete covered the value it observed');
+  });
+
+  it('session writes from a node that replicates nothing of the key are held as hints, and reads see them', async () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const c = new ReplicationCluster(ids);
+    const key = 'sess:degraded';
+    const prefs = preferenceList(c.ring, partitionOf(key, c.ring.q), 3).map(String);
+    const outsider = ids.find((id) => !prefs.includes(id))!;
+    for (const p of prefs) c.hub.setDown(c.node(p).id, true);
+    const o = c.node(outsider).coordinator;
+    const w = await o.run(key, { op: 'session-write', set: { user: 'ada' }, del: [], expiresAtMs: c.clock.nowMs() + 60_000 });
+    assert.deepEqual([w.got, w.wanted], [1, 2], 'one durable copy: this node\'s hints');
+    const r = await o.run(key, { op: 'get' });
+    assert.ok(r.obj && r.obj.kind === 'session');
+    assert.deepEqual(sessionView(r.obj.s), { user: 'ada' });
+    assert.equal(r.got, 1);
+const never = await o.run('sess:never-written', { op: 'get' });
+    assert.deepEqual([never.obj, never.got], [null, 1], 'a stand-in answered: absent, degraded, not an error');
+    await assert.rejects(o.run(key, { op: 'get' }, { strict: true }), (err: unknown) => err instanceof QuorumError);
   });
 
   it('repairs a stale replica after a read (Dynamo 5, read repair)', async () => {

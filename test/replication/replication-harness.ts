@@ -34,8 +34,11 @@ export class ReplicationCluster {
   readonly clock = new ManualClock();
   readonly config: NodeConfig;
 
-  constructor(ids: string[], opts: { n?: number; r?: number; w?: number; q?: number; regions?: string[]; consistency?: Consistency } = {}) {
-    this.config = { ...DEFAULT_CONFIG, n: opts.n ?? 3, r: opts.r ?? 2, w: opts.w ?? 2, partitions: opts.q ?? 64, requestTimeoutMs: 200 };
+  constructor(ids: string[], opts: { n?: number; r?: number; w?: number; q?: number; regions?: string[]; consistency?: Consistency; minAcks?: number } = {}) {
+    this.config = {
+      ...DEFAULT_CONFIG, n: opts.n ?? 3, r: opts.r ?? 2, w: opts.w ?? 2, partitions: opts.q ?? 64, requestTimeoutMs: 200,
+      minAcks: opts.minAcks ?? DEFAULT_CONFIG.minAcks,
+    };
     const regions = opts.regions ?? ['r1'];
     const regionOf = new Map(ids.map((id, i) => [id, regions[i % regions.length]!]));
     this.ring = buildRing(ids.map((id, i) => ({ id: asNodeId(id), region: regionOf.get(id)!, joinedAtMs: i })), this.config.partitions);
