@@ -165,7 +165,16 @@ export class Coordinator {
     const plan = this.plan(ring, partition, 'w', opts);
     // What a remove, a set or a context-free delete observes: whatever
     // answers, never a reason to refuse the write (unless strict).
-    const observe = async (): Promise<StoredObject | null> => (await this.read(key, ring, partition, opts)).obj;
+    // Observing nothing (no replica answered) observes the empty value: the
+    // write then removes nothing it did not see, and is still taken.
+    const observe = async (): Promise<StoredObject | null> => {
+      try {
+        return (await this.read(key, ring, partition, opts)).obj;
+      } catch (err) {
+        if (opts.strict || !(err instanceof QuorumError)) throw err;
+        return null;
+      }
+    };
     const isPrimary = plan.primaries.includes(this.d.self);
     const now = this.d.clock.nowMs();
     let next: StoredObject;

@@ -49,6 +49,24 @@ export interface CheckInput {
 
 const valueOf = (b: Uint8Array): string => Buffer.from(b).toString();
 
+/**
+ * Availability (DESIGN.md Never says no): a cart or session write that
+ * reached a live coordinator is accepted. The one refusal that breaks the
+ * promise is RS_ERR_QUORUM: the coordinator answered, but said no for want
+ * of replicas. (A coordinator that crashed or whose forward was cut off
+ * leaves the write 'unknown' or timed out: the client retries elsewhere.)
+ */
+export function checkAvailability(history: History): Violation[] {
+  const out: Violation[] = [];
+  for (const op of history.ops) {
+    const typed = op.kind.startsWith('cart-') || op.kind.startsWith('session-');
+    if (typed && op.outcome === 'failed' && op.error === 'RS_ERR_QUORUM') {
+      out.push({ kind: 'typed-write-refused', key: op.key, detail: `op#${op.id} ${op.kind} through ${op.node} refused: ${op.error}` });
+    }
+  }
+  return out;
+}
+
 /** Durability, convergence and sibling checks on the final replica states. */
 export function checkReplicas(input: CheckInput): Violation[] {
   const out: Violation[] = [];

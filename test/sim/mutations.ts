@@ -21,6 +21,7 @@ export const MUTATION_NAMES = [
   'ack-without-deliver',
   'no-read-repair',
   'reuse-epoch',
+  'read-before-write',
 ] as const;
 
 export type MutationName = (typeof MUTATION_NAMES)[number];
@@ -32,6 +33,7 @@ export const MUTATION_DESCRIPTIONS: Record<MutationName, string> = {
   'ack-without-deliver': 'half of all put requests are answered put-ok by the sender\'s network without being delivered',
   'no-read-repair': 'coordinators never write merged versions back to stale replicas',
   'reuse-epoch': 'a restarted node keeps its id epoch, so it can mint a dot it minted before the crash (Riak kv679)',
+  'read-before-write': 'a cart or session write first reads the key at R, strictly, and fails when R replicas do not answer (the refusal of issue 13)',
 };
 
 export function isMutationName(s: string): s is MutationName {
@@ -66,6 +68,14 @@ export function mutation(name: MutationName): Mutation {
       return (_from: NodeId, _to: NodeId, msg: PeerMsg) => (msg.type === 'put' && random.next() < 0.5 ? { type: 'put-ok' } : null);
     },
     patchCoordinator: (coordinator) => {
+      if (name === 'read-before-write') {
+        const run = coordinator.run.bind(coordinator);
+        coordinator.run = async (key, op, opts = {}, opId) => {
+          if (op.op === 'cart' || op.op.startsWith('session-')) await run(key, { op: 'get' }, { ...opts, strict: true });
+          return run(key, op, opts, opId);
+        };
+        return;
+      }
       if (name !== 'no-read-repair') return;
       // Coordinator.repair is private; replacing it on the instance is the
       // least invasive way to switch read repair off without editing src/.

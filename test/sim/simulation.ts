@@ -39,7 +39,7 @@ import { FaultInjector } from './fault-injector';
 import { planFaults, planMembership, type ScheduledFault } from './fault-schedule';
 import { Membership, type JoinFigures } from './membership';
 import { History } from './history';
-import { checkReplicas, checkSessionRead, findAnomalies, type Violation } from './invariants';
+import { checkAvailability, checkReplicas, checkSessionRead, findAnomalies, type Violation } from './invariants';
 import { mutation as makeMutation, type MutationName } from './mutations';
 import { SkewedClock, trueNowMs } from './sim-clock';
 import { LinkFaults } from './sim-network';
@@ -369,6 +369,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   if (convergedAt === null && converged()) convergedAt = queue.now();
 
   // ---- 5. checks ----
+  violations.push(...checkAvailability(history));
   violations.push(
     ...checkReplicas({
       history,
