@@ -127,6 +127,19 @@ describe('node/client-api: the /client WebSocket protocol', function () {
     c.ws.close();
   });
 
+  it('runs a cart add named by an opId once, however often it is sent (a client retry)', async () => {
+    const c = await RawClient.open(addr);
+    const add = { type: 'op', key: 'cart/op-id', op: { op: 'cart', action: 'add', item: 'sku', qty: 1 }, opId: 'client-x-1' };
+    c.request(1, add);
+    c.request(2, add);
+    const first = (await c.answer(1))[2] as unknown as { view: { items: Record<string, number> } };
+    const second = (await c.answer(2))[2] as unknown as { view: { items: Record<string, number> } };
+    assert.deepEqual([first.view.items, second.view.items], [{ sku: 1 }, { sku: 1 }]);
+    c.request(3, { ...add, opId: 'client-x-2' });
+    assert.deepEqual(((await c.answer(3))[2] as unknown as { view: { items: Record<string, number> } }).view.items, { sku: 2 }, 'a new opId is a new add');
+    c.ws.close();
+  });
+
   it('answers malformed requests with RS_ERR_BAD_REQUEST and keeps the connection', async () => {
     const c = await RawClient.open(addr);
     const bad: Array<Record<string, unknown>> = [
