@@ -13,7 +13,7 @@ import { compareDots } from '../clock/dot';
 import { dvvSync, type Dvv } from '../clock/dvv';
 import { vvFromEntries } from '../clock/version-vector';
 import { canonicalString, sameData } from './canonical';
-import { mergeCarts, type CartState } from './cart';
+import { cartFromLegacy, isLegacyCart, mergeCarts, type CartState } from './cart';
 import { mergeSessions, sessionSweepableAtMs, type SessionState } from './session';
 
 /** An opaque body with its content type; null is a delete's tombstone. */
@@ -83,6 +83,18 @@ export function objectExpiresAtMs(o: StoredObject): number | null {
  */
 export function objectByteSize(o: StoredObject): number {
   return approxBytes(o);
+}
+
+/**
+ * A stored object decoded from bytes written by an older version, in today's
+ * shape: carts stored before ORSWOT (`{adds, removed}`) are migrated
+ * (cart.ts cartFromLegacy). Anything else is returned as it is.
+ */
+export function upgradeStoredObject<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  const o = value as { kind?: unknown; c?: unknown };
+  if (o.kind !== 'cart' || !isLegacyCart(o.c)) return value;
+  return { ...o, c: cartFromLegacy(o.c) } as T;
 }
 
 /** An opaque object with nothing but delete tombstones (or nothing at all): reads as absent. */

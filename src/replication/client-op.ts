@@ -42,7 +42,10 @@ export type ClientOp =
 
 export type ClientOpName = ClientOp['op'];
 
-/** Writes of opaque values need a replica's own causal history (see coordinator.ts). */
+/**
+ * Writes that mint a dot need a replica's own causal history (see
+ * coordinator.ts): opaque writes, and cart adds and sets (a remove mints none).
+ */
 export function needsReplicaCoordinator(op: ClientOp): boolean {
-  return op.op === 'put' || op.op === 'delete';
+  return op.op === 'put' || op.op === 'delete' || (op.op === 'cart' && op.action !== 'remove');
 }

@@ -12,11 +12,11 @@
  * minAcks = W) keep the gate. Peers known to be down are not waited for: the
  * transport rejects a request to a link in backoff at once.
  *
- * Opaque writes are coordinated by a replica of the key, because the new
- * dot must extend that replica's own causal history (see id-mint.ts); a node
- * that is not a replica forwards them, and coordinates under a one-off actor
- * only when no replica answers. Typed values (cart, session) are CRDTs:
- * any node coordinates them and replicas merge.
+ * Opaque writes, cart adds and cart sets are coordinated by a replica of
+ * the key, because the new dot must extend that replica's own causal history
+ * (see id-mint.ts); a node that is not a replica forwards them, and
+ * coordinates under a one-off actor only when no replica answers. Typed
+ * values (cart, session) are CRDTs: replicas merge what they are sent.
  */
 import { createHash } from 'node:crypto';
 import type { NodeId } from '../core/ids';
@@ -27,7 +27,7 @@ import { QuorumError, RingstoreError, TooManySiblingsError, TypeMismatchError, V
 import { emptyDvv, dvvUpdate, type Dvv } from '../clock/dvv';
 import type { VersionVector } from '../clock/version-vector';
 import type { Hlc } from '../clock/hlc';
-import { cartAdd, cartRemove, cartSet, emptyCart } from '../crdt/cart';
+import { cartAddDelta, cartNextCounter, cartRemove, cartSet, emptyCart, mergeCarts, type CartState } from '../crdt/cart';
 import { emptySession, sessionDestroy, sessionMaxStamp, sessionTouch, sessionWrite } from '../crdt/session';
 import {
   mergeObjects, objectByteSize, sameObject, type OpaqueValue, type StoredObject,
@@ -85,6 +85,8 @@ export class Coordinator {
   };
 
   private readonly forwardedOps = new Map<string, Promise<OpOutcome>>();
+  /** Cart key -> highest counter minted by a write still in flight (mintCartDot). */
+  private readonly cartMinting = new Map<string, number>();
 
   constructor(private readonly d: CoordinatorDeps) {}
 
@@ -196,15 +198,29 @@ export class Coordinator {
         break;
       }
       case 'cart': {
-        const seen = await observe();
+        // An add is a delta that needs no read (cart.ts); remove and set
+        // observe what answers, then write the full state.
+        const seen = op.action === 'add' ? this.d.replica.read(key) : await observe();
         if (seen && seen.kind !== 'cart') throw new TypeMismatchError(key, seen.kind, 'cart');
         const cur = seen ? seen.c : emptyCart();
-        const c =
-          op.action === 'add' ? cartAdd(cur, op.item, op.qty, this.d.ids.unique())
-          : op.action === 'remove' ? cartRemove(cur, op.item)
-          : cartSet(cur, op.item, op.qty, this.d.ids.unique());
+        if (op.action === 'remove') {
+          next = { kind: 'cart', c: cartRemove(cur, op.item) };
+          break;
+        }
+        // Minted after the last await, so the local apply in replicate() takes the dot into memory at once.
+        const [actor, counter] = this.mintCartDot(key, isPrimary, cur);
+        const c = op.action === 'add' ? cartAddDelta(op.item, op.qty, actor, counter) : cartSet(cur, op.item, op.qty, actor, counter);
         next = { kind: 'cart', c };
-        break;
+        const known = op.action === 'add' ? mergeCarts(cur, c) : c;
+        const size = objectByteSize({ kind: 'cart', c: known });
+        if (size > this.d.config.limits.valueBytesMax) throw new ValueTooLargeError(size, this.d.config.limits.valueBytesMax);
+        this.cartMinting.set(key, Math.max(counter, this.cartMinting.get(key) ?? 0));
+        try {
+          const done = await this.replicate(key, next, plan, opts);
+          return { obj: done.obj ?? { kind: 'cart', c: known }, got: done.got, wanted: done.wanted };
+        } finally {
+          if (this.cartMinting.get(key) === counter) this.cartMinting.delete(key);
+        }
       }
       case 'session-write':
       case 'session-touch':
@@ -412,6 +428,20 @@ export class Coordinator {
           : this.d.network.request(r.node, { type: 'put', key, obj: merged }, this.d.config.requestTimeoutMs);
       done.catch((err) => this.background(err, 'read repair'));
     }
+  }
+
+  /**
+   * A fresh dot for a cart add or set. A replica of the key mints under its
+   * epoch actor one past what its copy (with held hints) and `seen` cover and past any
+   * add of the key still in flight here, so two concurrent adds never share
+   * a dot (id-mint.ts); any other node takes a one-off actor.
+   */
+  private mintCartDot(key: string, isPrimary: boolean, seen: CartState): [string, number] {
+    if (!isPrimary) return [this.d.ids.oneOffActor(), 1];
+    const actor = this.d.ids.actor();
+    const own = this.d.replica.read(key);
+    const known = own && own.kind === 'cart' ? cartNextCounter(own.c, actor) : 1;
+    return [actor, Math.max(known, cartNextCounter(seen, actor), (this.cartMinting.get(key) ?? 0) + 1)];
   }
 
   private observeStamp(stamp: number): void {

@@ -3,11 +3,12 @@
  *
  * A dot (actor, counter) must never be reused for a different value, or a
  * replica that saw the old dot would silently drop the new value (Riak's
- * kv679). A node therefore coordinates opaque writes under an actor that
- * names its current *epoch*, and the epoch is bumped (durably, by node/) on
- * every start and every time the node deletes opaque records: within one
- * epoch the node holds every dot it minted for a key, so `local.vv[actor] + 1`
- * is always fresh. A node that coordinates a key it does not replicate has no
+ * kv679). A node therefore coordinates opaque writes and cart adds under an
+ * actor that names its current *epoch*, and the epoch is bumped (durably, by
+ * node/) on every start and every time the node deletes opaque or cart
+ * records: within one epoch the node holds every dot it minted for a key, so
+ * `local.vv[actor] + 1` (for a cart, cartNextCounter of its own copy) is
+ * always fresh. A node that coordinates a key it does not replicate has no
  * such history and takes a one-off actor for that single write instead.
  */
 import type { ActorId, NodeId } from '../core/ids';

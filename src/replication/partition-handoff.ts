@@ -14,7 +14,7 @@
  *
  * Dropping: only keys whose stored version is the very object every target
  * acknowledged are removed; a key written meanwhile stays, and is handed on
- * by the next orphan sweep. Before a pass removes any opaque record, the
+ * by the next orphan sweep. Before a pass removes any opaque or cart record (both hold dots), the
  * node's IdMint epoch is advanced durably (`beforeDrop`; see id-mint.ts: a
  * node that forgets a key's dots must never mint them again).
  *
@@ -47,7 +47,7 @@ export interface PartitionHandoffDeps {
   timeoutMs: number;
   /** Whether a target is worth trying now (the failure detector does not hold it down). */
   usable: (id: NodeId) => boolean;
-  /** Runs before a pass removes opaque records: advance the IdMint epoch durably. */
+  /** Runs before a pass removes opaque or cart records: advance the IdMint epoch durably. */
   beforeDrop: () => Promise<void>;
   nowMs: () => number;
   /** Called with errors of background work (streams that failed are also retried). */
@@ -350,8 +350,12 @@ export class PartitionHandoff {
     if (drops.length === 0) return;
     for (const [p] of drops) this.dropping.add(p);
     try {
-      const opaque = drops.some(([p, ts]) => this.droppable(p, ts).some((k) => this.d.storage.get(k)?.kind === 'opaque'));
-      if (opaque) await this.d.beforeDrop();
+      // Opaque values and carts both hold dots of this node's epoch actor.
+      const dotted = drops.some(([p, ts]) => this.droppable(p, ts).some((k) => {
+        const kind = this.d.storage.get(k)?.kind;
+        return kind === 'opaque' || kind === 'cart';
+      }));
+      if (dotted) await this.d.beforeDrop();
       const now = this.d.ring();
       for (const [p, ts] of drops) {
         // Check again after the await: the plan or the ring may have moved, a write may have landed.

@@ -7,6 +7,7 @@ import { BadRequestError } from '../core/errors';
 import type { Limits } from '../core/config';
 import { KeyTooLargeError } from '../core/errors';
 import type { StoredObject } from '../crdt/stored-object';
+import { cartFromLegacy, cartFromParts, isLegacyCart, type CartDot, type CartEntry, type LegacyCartState } from '../crdt/cart';
 import type { VersionVector } from '../clock/version-vector';
 import { parseMemberRecord } from '../membership/member-table';
 import { parseHeartbeats } from '../membership/heartbeat';
@@ -38,6 +39,16 @@ export function validateVv(x: unknown): VersionVector {
     if (actor.length === 0 || actor.length > 256 || !isCount(n)) bad('version vector entry');
   }
   return x as VersionVector;
+}
+
+/** A cart in the format before ORSWOT, as today's validation checked it. */
+function validateLegacyCart(c: LegacyCartState): LegacyCartState {
+  if (!isObj(c.adds) || !Array.isArray(c.removed)) bad('cart object');
+  for (const e of Object.values(c.adds) as unknown[]) {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || e[0].length === 0 || !Number.isSafeInteger(e[1]) || e[1] <= 0) bad('cart entry');
+  }
+  for (const id of c.removed as unknown[]) if (typeof id !== 'string') bad('cart tombstone');
+  return c;
 }
 
 function validateDot(x: unknown): void {
@@ -72,12 +83,13 @@ export function validateStoredObject(x: unknown): StoredObject {
     }
     case 'cart': {
       const c = x.c;
-      if (!isObj(c) || !isObj(c.adds) || !Array.isArray(c.removed)) bad('cart object');
-      for (const e of Object.values(c.adds)) {
-        if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || !Number.isSafeInteger(e[1]) || e[1] <= 0) bad('cart entry');
-      }
-      for (const id of c.removed as unknown[]) if (typeof id !== 'string') bad('cart tombstone');
-      return x as unknown as StoredObject;
+      if (isLegacyCart(c)) return { kind: 'cart', c: cartFromLegacy(validateLegacyCart(c)) };
+      if (!isObj(c) || !Array.isArray(c.entries) || !isObj(c.vv) || !Array.isArray(c.cloud)) bad('cart object');
+      if (c.entries.length > 100_000 || c.cloud.length > 100_000) bad('cart object (too many entries)');
+      for (const e of c.entries as unknown[]) if (!Array.isArray(e) || e.length !== 4) bad('cart entry');
+      for (const d of c.cloud as unknown[]) if (!Array.isArray(d) || d.length !== 2) bad('cart dot');
+      // Sorted, deduplicated and compacted again: merge relies on canonical parts.
+      return { kind: 'cart', c: cartFromParts(c.entries as CartEntry[], validateVv(c.vv), c.cloud as CartDot[]) };
     }
     default:
       return bad('object kind');

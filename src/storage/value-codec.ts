@@ -13,6 +13,7 @@
  */
 import { pack, unpack } from 'msgpackr';
 import { assert } from '../core/assert';
+import { upgradeStoredObject } from '../crdt/stored-object';
 
 export function encodeValue(value: unknown): Uint8Array {
   // get() uses undefined for "absent", so it cannot also be a stored value.
@@ -20,6 +21,7 @@ export function encodeValue(value: unknown): Uint8Array {
   return pack(value);
 }
 
+/** Decodes, migrating values stored by older versions (a pre-ORSWOT cart) to today's shape. */
 export function decodeValue<T>(bytes: Uint8Array): T {
-  return unpack(bytes) as T;
+  return upgradeStoredObject(unpack(bytes) as T);
 }

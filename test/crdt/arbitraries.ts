@@ -5,7 +5,9 @@
  */
 import fc from 'fast-check';
 import { dvvScheduleArb, runDvvSchedule } from '../clock/dvv-schedule';
-import { cartAdd, cartRemove, cartSet, emptyCart, mergeCarts, type CartState } from '../../src/crdt/cart';
+import {
+  cartAddDelta, cartEntryDotId, cartNextCounter, cartRemove, cartSet, emptyCart, mergeCarts, type CartState,
+} from '../../src/crdt/cart';
 import {
   emptySession, mergeSessions, sessionDestroy, sessionTouch, sessionWrite, type SessionState,
 } from '../../src/crdt/session';
@@ -77,14 +79,18 @@ type CartOp =
   | { t: 'add'; at: number; item: string; qty: number }
   | { t: 'remove'; at: number; item: string }
   | { t: 'set'; at: number; item: string; qty: number }
-  | { t: 'merge'; from: number; to: number };
+  | { t: 'merge'; from: number; to: number }
+  | { t: 'deliver'; delta: number; to: number };
 
 export interface CartRun {
   readonly replicas: CartState[];
+  /** Every state some replica held, and every add delta. */
   readonly snapshots: CartState[];
-  /** Every add minted: id -> [item, qty]. */
+  /** The add deltas, in the order they were minted (an add is shipped as one, coordinator.ts). */
+  readonly deltas: CartState[];
+  /** Every add minted: dot id -> [item, qty]. */
   readonly minted: Map<string, readonly [string, number]>;
-  /** Add ids some remove (or set) observed at its replica. */
+  /** Dot ids some remove (or set) observed at its replica. */
   readonly removedObserved: Set<string>;
 }
 
@@ -96,16 +102,24 @@ function cartOpArb(replicas: number): fc.Arbitrary<CartOp> {
     { weight: 2, arbitrary: fc.record({ t: fc.constant('remove' as const), at, item }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant('set' as const), at, item, qty: fc.integer({ min: 0, max: 3 }) }) },
     { weight: 4, arbitrary: fc.record({ t: fc.constant('merge' as const), from: at, to: at }) },
+    { weight: 2, arbitrary: fc.record({ t: fc.constant('deliver' as const), delta: fc.nat(50), to: at }) },
   );
 }
 
+/**
+ * Runs ops on `replicas` replicas, replica r minting under actor `r<r>` the
+ * way a coordinator does: one past what its own copy covers. An add is
+ * applied as its delta; `deliver` hands an earlier delta to another replica
+ * (a replica that missed the actor's earlier dots holds it in its cloud).
+ */
 export function runCartOps(ops: readonly CartOp[], replicas: number): CartRun {
   const rs: CartState[] = Array.from({ length: replicas }, emptyCart);
   const snapshots: CartState[] = [];
+  const deltas: CartState[] = [];
   const minted = new Map<string, readonly [string, number]>();
   const removedObserved = new Set<string>();
   const observe = (s: CartState, item: string) => {
-    for (const [id, [it]] of Object.entries(s.adds)) if (it === item) removedObserved.add(id);
+    for (const e of s.entries) if (e[2] === item) removedObserved.add(cartEntryDotId(e));
   };
   for (const op of ops) {
     if (op.t === 'merge') {
@@ -113,22 +127,31 @@ export function runCartOps(ops: readonly CartOp[], replicas: number): CartRun {
       snapshots.push(rs[op.to]!);
       continue;
     }
+    if (op.t === 'deliver') {
+      if (deltas.length > 0) rs[op.to] = mergeCarts(rs[op.to]!, deltas[op.delta % deltas.length]!);
+      snapshots.push(rs[op.to]!);
+      continue;
+    }
     const s = rs[op.at]!;
-    const id = `add-${minted.size}@r${op.at}`;
+    const actor = `r${op.at}`;
+    const counter = cartNextCounter(s, actor);
     if (op.t === 'add') {
-      rs[op.at] = cartAdd(s, op.item, op.qty, id);
-      minted.set(id, [op.item, op.qty]);
+      const delta = cartAddDelta(op.item, op.qty, actor, counter);
+      rs[op.at] = mergeCarts(s, delta);
+      deltas.push(delta);
+      snapshots.push(delta);
+      minted.set(cartEntryDotId(delta.entries[0]!), [op.item, op.qty]);
     } else if (op.t === 'remove') {
       observe(s, op.item);
       rs[op.at] = cartRemove(s, op.item);
     } else {
       observe(s, op.item);
-      rs[op.at] = cartSet(s, op.item, op.qty, id);
-      if (op.qty > 0) minted.set(id, [op.item, op.qty]);
+      rs[op.at] = cartSet(s, op.item, op.qty, actor, counter);
+      if (op.qty > 0) minted.set(`${actor}#${counter}`, [op.item, op.qty]);
     }
     snapshots.push(rs[op.at]!);
   }
-  return { replicas: rs, snapshots, minted, removedObserved };
+  return { replicas: rs, snapshots, deltas, minted, removedObserved };
 }
 
 export function cartRunArb(replicas = 3, maxOps = 30): fc.Arbitrary<CartRun> {

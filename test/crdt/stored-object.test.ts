@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { asActorId } from '../../src/core/ids';
 import { dvvUpdate, emptyDvv, type Dvv } from '../../src/clock/dvv';
 import { emptyVv } from '../../src/clock/version-vector';
-import { cartAdd, emptyCart } from '../../src/crdt/cart';
+import { cartAddDelta, emptyCart } from '../../src/crdt/cart';
 import { emptySession, sessionDestroy, sessionWrite, type FieldRegister, type SessionState } from '../../src/crdt/session';
 import {
   isTombstoneOnly, mergeObjects, objectByteSize, objectDigest, objectExpiresAtMs, type OpaqueValue, type StoredObject,
@@ -17,7 +17,7 @@ const opaque = (dvv: Dvv<OpaqueValue>): StoredObject => ({ kind: 'opaque', dvv }
 const write = (d: Dvv<OpaqueValue>, v: OpaqueValue, actor = A) => dvvUpdate(d, emptyVv(), v, actor);
 
 const session: StoredObject = { kind: 'session', s: sessionWrite(emptySession(), { set: { u: 1 }, expiresAtMs: 9_000 }, 5, 'n0', 1) };
-const cart: StoredObject = { kind: 'cart', c: cartAdd(emptyCart(), 'sku', 1, 'a1') };
+const cart: StoredObject = { kind: 'cart', c: cartAddDelta('sku', 1, 'a', 1) };
 const blob: StoredObject = opaque(write(emptyDvv(), body('x')));
 
 /** Same state: same digest and same structure. */
@@ -31,8 +31,8 @@ describe('crdt/stored-object', () => {
     const m = mergeObjects(opaque(write(emptyDvv(), body('a'), A)), opaque(write(emptyDvv(), body('b'), B)));
     assert.equal(m.kind, 'opaque');
     assert.equal(m.kind === 'opaque' && m.dvv.siblings.length, 2);
-    const c = mergeObjects(cart, { kind: 'cart', c: cartAdd(emptyCart(), 'sku', 1, 'a2') });
-    assert.equal(c.kind === 'cart' && Object.keys(c.c.adds).length, 2);
+    const c = mergeObjects(cart, { kind: 'cart', c: cartAddDelta('sku', 1, 'b', 1) });
+    assert.equal(c.kind === 'cart' && c.c.entries.length, 2);
   });
 
   it("keeps the kind that sorts last on a concurrent create of different kinds ('session' > 'opaque' > 'cart')", () => {

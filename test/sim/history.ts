@@ -12,6 +12,7 @@ import type { Dot } from '../../src/clock/dot';
 import type { VersionVector } from '../../src/clock/version-vector';
 import { vvCovers } from '../../src/clock/version-vector';
 import type { StoredObject } from '../../src/crdt/stored-object';
+import type { CartDot } from '../../src/crdt/cart';
 
 export type OpKind =
   | 'get'
@@ -48,8 +49,8 @@ export interface OpRecord {
   /** Cart: the item; for add/set also the quantity, unique in the run, which identifies the add. */
   item?: string;
   qty?: number;
-  /** Cart add/set, once acknowledged: the add id the coordinator minted. */
-  addId?: string;
+  /** Cart add/set, once acknowledged: the dot the coordinator minted for the entry. */
+  addDot?: CartDot;
 
   /** Session write: fields set (to values unique in the run) and deleted. */
   set?: Record<string, string>;

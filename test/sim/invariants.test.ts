@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { asActorId, asNodeId, type NodeId } from '../../src/core/ids';
 import { dvvUpdate, emptyDvv } from '../../src/clock/dvv';
 import type { VersionVector } from '../../src/clock/version-vector';
-import { cartAdd, cartRemove, emptyCart } from '../../src/crdt/cart';
+import { cartAddDelta, cartRemove, emptyCart, mergeCarts } from '../../src/crdt/cart';
 import { emptySession, sessionWrite } from '../../src/crdt/session';
 import type { OpaqueValue, StoredObject } from '../../src/crdt/stored-object';
 import { History, type OpRecord } from './history';
@@ -102,10 +102,13 @@ describe('sim/invariants', () => {
 
   it('reports a lost cart add and an undone remove, and accepts an add removed by a remove that saw it', () => {
     const h = new History();
-    const added = cartAdd(emptyCart(), 'sku', 7, 'add-1');
-    acked(h, { kind: 'cart-add', key: 'c', item: 'sku', qty: 7, addId: 'add-1' }, 0, { kind: 'cart', c: added });
+    const added = cartAddDelta('sku', 7, 'n1~1', 1);
+    acked(h, { kind: 'cart-add', key: 'c', item: 'sku', qty: 7, addDot: ['n1~1', 1] }, 0, { kind: 'cart', c: added });
     const empty: StoredObject = { kind: 'cart', c: emptyCart() };
     assert.deepEqual(kinds(check(h, { c: [empty, empty, empty] })), ['cart-add-lost']);
+    // Covered by the context but not held, and no remove can have seen it: removed by nobody.
+    const dropped: StoredObject = { kind: 'cart', c: cartRemove(mergeCarts(added, emptyCart()), 'sku') };
+    assert.deepEqual(kinds(check(h, { c: [dropped, dropped, dropped] })), ['cart-add-removed-by-nobody']);
     const removed: StoredObject = { kind: 'cart', c: cartRemove(added, 'sku') };
     acked(h, { kind: 'cart-remove', key: 'c', item: 'sku' }, 10, removed);
     assert.deepEqual(check(h, { c: [removed, removed, removed] }), []);

@@ -9,8 +9,9 @@
  *    carried a context that covered it; a session field is held at a stamp at
  *    least the acknowledged one (a later-stamped write may have replaced it),
  *    an acknowledged touch's expiry and destroy are kept; a cart add is held
- *    or was removed by a remove that can have observed it, and an
- *    acknowledged remove is never undone. Beneath these, one lattice check
+ *    or covered by the replica's context and removed by a remove that can
+ *    have observed it, and an entry an acknowledged result had seen and
+ *    dropped is never back. Beneath these, one lattice check
  *    that catches whatever they miss: the state the coordinator acknowledged
  *    is at or below every replica's (merging it in changes nothing).
  *  - Convergence: all N replicas of a key hold identical objects
@@ -26,6 +27,7 @@
 import type { NodeId } from '../../src/core/ids';
 import { vvCovers } from '../../src/clock/version-vector';
 import { compareRegisters, sessionIsLive } from '../../src/crdt/session';
+import { cartCoversDot, cartEntryDotId, cartEntryOf } from '../../src/crdt/cart';
 import { mergeObjects, objectDigest, type StoredObject } from '../../src/crdt/stored-object';
 import type { History, OpRecord } from './history';
 
@@ -109,7 +111,7 @@ function describe(obj: StoredObject | undefined): string {
     case 'opaque':
       return `(${obj.dvv.siblings.map((s) => `${s.dot[0]}:${s.dot[1]}=${s.value ? valueOf(s.value.b) : 'tomb'}`).join(',')} vv=${JSON.stringify(obj.dvv.vv)})`;
     case 'cart':
-      return `(adds=${Object.keys(obj.c.adds).length} removed=${obj.c.removed.length})`;
+      return `(entries=${obj.c.entries.map(cartEntryDotId).join(',')} vv=${JSON.stringify(obj.c.vv)} cloud=${obj.c.cloud.length})`;
     case 'session':
       return `(fields=${Object.keys(obj.s.fields).length} exp=${obj.s.expiresAtMs} destroyed=${obj.s.destroyed})`;
   }
@@ -183,16 +185,20 @@ function checkByType(history: History, op: OpRecord, r: ReplicaView, obj: Stored
     case 'cart-remove': {
       if (obj.kind !== 'cart') return violation('type-changed', op, r, `holds a ${obj.kind}`);
       const c = obj.c;
-      if (op.addId !== undefined && !Object.hasOwn(c.adds, op.addId)) {
-        if (!c.removed.includes(op.addId)) return violation('cart-add-lost', op, r, `add ${op.addId} is neither held nor removed`);
+      const dot = op.addDot;
+      if (dot !== undefined && cartEntryOf(c, dot) === undefined) {
+        const id = `${dot[0]}#${dot[1]}`;
+        if (!cartCoversDot(c, dot)) return violation('cart-add-lost', op, r, `add ${id} is neither held nor covered by the context`);
         const remover = history.ofKey(op.key).find(
           (x) => x !== op && (x.kind === 'cart-remove' || x.kind === 'cart-set') && x.item === op.item && (x.endMs ?? Infinity) > op.startMs,
         );
-        if (!remover) return violation('cart-add-removed-by-nobody', op, r, `add ${op.addId} was removed but no remove of ${op.item} can have seen it`);
+        if (!remover) return violation('cart-add-removed-by-nobody', op, r, `add ${id} was removed but no remove of ${op.item} can have seen it`);
       }
       if (op.result && op.result.kind === 'cart') {
-        const undone = op.result.c.removed.filter((id) => Object.hasOwn(c.adds, id));
-        if (undone.length > 0) return violation('cart-remove-undone', op, r, `removed adds are back: ${undone.join(',')}`);
+        // Entries the acknowledged result had seen (its context covers them) and no longer held were removed for good.
+        const result = op.result.c;
+        const undone = c.entries.filter((e) => cartCoversDot(result, [e[0], e[1]]) && cartEntryOf(result, [e[0], e[1]]) === undefined);
+        if (undone.length > 0) return violation('cart-remove-undone', op, r, `removed adds are back: ${undone.map(cartEntryDotId).join(',')}`);
       }
       return null;
     }
@@ -241,9 +247,10 @@ function checkCartEntries(history: History, key: string, r: ReplicaView): Violat
   if (!obj || obj.kind !== 'cart') return [];
   const ops = history.ofKey(key);
   const out: Violation[] = [];
-  for (const [id, [item, qty]] of Object.entries(obj.c.adds)) {
+  for (const e of obj.c.entries) {
+    const [, , item, qty] = e;
     if (!ops.some((o) => (o.kind === 'cart-add' || o.kind === 'cart-set') && o.item === item && o.qty === qty)) {
-      out.push({ kind: 'cart-entry-from-nowhere', key, detail: `${r.node} holds add ${id} (${item} x${qty}), which no client made` });
+      out.push({ kind: 'cart-entry-from-nowhere', key, detail: `${r.node} holds add ${cartEntryDotId(e)} (${item} x${qty}), which no client made` });
     }
   }
   return out;

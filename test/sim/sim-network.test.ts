@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { asNodeId } from '../../src/core/ids';
+import { emptyCart } from '../../src/crdt/cart';
 import type { PeerMsg } from '../../src/replication/peer-message';
 import { MemoryHub } from '../../src/transport/memory-network';
 import { EventQueue } from './event-queue';
@@ -85,7 +86,7 @@ describe('sim/sim-network', () => {
     const b = new SimEndpoint(hub.join(B), links, () => undefined);
     let delivered = 0;
     b.setHandler(() => { delivered++; return { type: 'put-ok' }; });
-    const obj = { kind: 'cart' as const, c: { adds: {}, removed: [] } };
+    const obj = { kind: 'cart' as const, c: emptyCart() };
     assert.equal(await outcome(q, a.request(B, { type: 'put', key: 'k', obj }, 100)), 'put-ok');
     assert.equal(delivered, 0);
   });

@@ -260,7 +260,7 @@ export class Workload {
         this.history.settle(rec, 'ok', this.queue.now());
         rec.result = obj;
         identify(rec, obj);
-        this.log(`op#${rec.id} ok${rec.dot ? ` dot=${rec.dot[0]}:${rec.dot[1]}` : ''}${rec.addId ? ` add=${rec.addId}` : ''}`);
+        this.log(`op#${rec.id} ok${rec.dot ? ` dot=${rec.dot[0]}:${rec.dot[1]}` : ''}${rec.addDot ? ` add=${rec.addDot[0]}#${rec.addDot[1]}` : ''}`);
         const armed = this.afterAck;
         if (armed && rec.kind !== 'get') {
           this.afterAck = null;
@@ -293,7 +293,7 @@ function identify(rec: OpRecord, obj: StoredObject | null): void {
     const fresh = obj.dvv.siblings.filter((s) => s.value === null && (ctx === null || ctx === undefined || !vvCovers(ctx, s.dot)));
     if (fresh.length === 1) rec.dot = fresh[0]!.dot;
   } else if (obj.kind === 'cart' && (rec.kind === 'cart-add' || rec.kind === 'cart-set') && (rec.qty ?? 0) > 0) {
-    const found = Object.entries(obj.c.adds).find(([, [item, qty]]) => item === rec.item && qty === rec.qty);
-    if (found) rec.addId = found[0];
+    const found = obj.c.entries.find(([, , item, qty]) => item === rec.item && qty === rec.qty);
+    if (found) rec.addDot = [found[0], found[1]];
   }
 }
