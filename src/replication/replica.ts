@@ -152,13 +152,24 @@ export class Replica {
     await durable;
   }
 
-  /** Keys whose own copy is a tombstone with no live sibling (tombstone-reaper.ts). */
-  tombstoneKeys(): IterableIterator<string> {
-    return this.tombstones.values();
+  /**
+   * Keys whose own copy is a tombstone with no live sibling (tombstone-reaper.ts).
+   * Partition handoff and the TTL sweep remove records from storage directly,
+   * so entries are checked against storage here and stale ones forgotten.
+   */
+  *tombstoneKeys(): IterableIterator<string> {
+    for (const key of this.tombstones) {
+      const own = this.storage.get(key);
+      if (own && own.kind === 'opaque' && isTombstoneOnly(own)) yield key;
+      else this.tombstones.delete(key);
+    }
   }
 
+  /** Tombstones held, O(tombstones): reaping keeps them few. */
   tombstoneCount(): number {
-    return this.tombstones.size;
+    let n = 0;
+    for (const _ of this.tombstoneKeys()) n++;
+    return n;
   }
 
   /** Whether this node holds a hint (for any owner) for `key`. */

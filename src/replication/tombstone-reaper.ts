@@ -67,6 +67,8 @@ export interface TombstoneReaperDeps {
   timeoutMs: number;
   /** Runs before a pass removes records: advance the IdMint epoch durably. */
   beforeDrop: () => Promise<void>;
+  /** Told of every tombstone reaped, with the context it had (logs, the simulator's checks). */
+  onReaped?: (key: string, tomb: Dvv<OpaqueValue>) => void;
   onError?: (err: unknown, what: string) => void;
 }
 
@@ -196,7 +198,9 @@ export class TombstoneReaper {
       const removed = new Set(await replica.reap(due, this.d.clock.nowMs()));
       for (const c of due) {
         this.confirmed.delete(c.key);
-        if (removed.has(c.key)) this.lastConfirmToReapMs = now - c.confirmedAtMs;
+        if (!removed.has(c.key)) continue;
+        this.lastConfirmToReapMs = now - c.confirmedAtMs;
+        this.d.onReaped?.(c.key, c.expected);
       }
       result.reaped = removed.size;
     }

@@ -5,6 +5,7 @@
  * changed restart), so the simulator must report violations for it within
  * the default seed count while the unmutated code reports none.
  */
+import type { NodeConfig } from '../../src/core/config';
 import type { NodeId } from '../../src/core/ids';
 import type { Random } from '../../src/core/prng';
 import type { Hint, RecordMeta, Storage } from '../../src/core/storage-port';
@@ -21,6 +22,7 @@ export const MUTATION_NAMES = [
   'ack-without-deliver',
   'no-read-repair',
   'reuse-epoch',
+  'reap-unconfirmed',
 ] as const;
 
 export type MutationName = (typeof MUTATION_NAMES)[number];
@@ -32,6 +34,7 @@ export const MUTATION_DESCRIPTIONS: Record<MutationName, string> = {
   'ack-without-deliver': 'half of all put requests are answered put-ok by the sender\'s network without being delivered',
   'no-read-repair': 'coordinators never write merged versions back to stale replicas',
   'reuse-epoch': 'a restarted node keeps its id epoch, so it can mint a dot it minted before the crash (Riak kv679)',
+  'reap-unconfirmed': 'tombstones are reaped a grace after the delete without asking the other replicas (tomb-check answered "covered" unsent), and reaped contexts are not remembered',
 };
 
 export function isMutationName(s: string): s is MutationName {
@@ -50,6 +53,8 @@ export interface Mutation {
   /** A network interceptor for one node, or null. */
   interceptor(random: Random): RequestInterceptor | null;
   patchCoordinator(coordinator: Coordinator): void;
+  /** The node configuration the run uses. */
+  config(config: NodeConfig): NodeConfig;
 }
 
 export function mutation(name: MutationName): Mutation {
@@ -62,9 +67,15 @@ export function mutation(name: MutationName): Mutation {
     },
     nextEpoch: (persisted) => (name === 'reuse-epoch' && persisted > 0 ? persisted : persisted + 1),
     interceptor: (random) => {
+      if (name === 'reap-unconfirmed') {
+        return (_from: NodeId, _to: NodeId, msg: PeerMsg) =>
+          (msg.type === 'tomb-check' ? { type: 'tomb-check-ok', covered: msg.keys.map(() => true) } : null);
+      }
       if (name !== 'ack-without-deliver') return null;
       return (_from: NodeId, _to: NodeId, msg: PeerMsg) => (msg.type === 'put' && random.next() < 0.5 ? { type: 'put-ok' } : null);
     },
+    // A memory window below zero forgets every reaped context at once (replica.ts reapedContext).
+    config: (config) => (name === 'reap-unconfirmed' ? { ...config, tombstoneReapedMemoryMs: -1 } : config),
     patchCoordinator: (coordinator) => {
       if (name !== 'no-read-repair') return;
       // Coordinator.repair is private; replacing it on the instance is the
