@@ -61,6 +61,8 @@ export class Replica {
   /** target -> number of hints held for it. */
   private readonly hintTargets = new Map<NodeId, number>();
   private readonly hintKeyById = new Map<number, string>();
+  /** Hints dropped before holdHint() indexed them (see holdHint). */
+  private readonly droppedUnindexed = new Set<number>();
   /** Told of every change to this node's own copies (anti-entropy trees, anti-entropy/partition-trees.ts). */
   private readonly changeListeners: Array<(key: string, obj: StoredObject | undefined) => void> = [];
   /** Keys whose own copy is an opaque tombstone with no live sibling. */
@@ -93,14 +95,23 @@ export class Replica {
     return partitionOf(key, this.partitions);
   }
 
-  /** This node's own copy merged with any hinted copies it holds. */
+  /**
+   * This node's own copy merged with any hinted copies it holds. For a key
+   * whose tombstone it reaped (within the memory window) and holds nothing
+   * of since, the reaped context as an object with no siblings: it reads as
+   * absent, and a coordinator merging it with other replies strips what the
+   * delete had removed from them (a fallback's older hint; found by the
+   * simulator, --reap seed 52).
+   */
   read(key: string): StoredObject | null {
     let obj = this.storage.get(key) ?? null;
+    const reaped = this.reapedContext(key);
+    if (obj === null && reaped) obj = { kind: 'opaque', dvv: reapedDvv(reaped) };
     const held = this.hintsByKey.get(key);
     if (held) {
       for (const h of held.values()) obj = obj ? mergeObjects(obj, h.obj) : h.obj;
       // A hint may be older than a tombstone reaped here.
-      if (obj) obj = this.withoutReaped(key, obj);
+      if (obj && reaped && obj.kind === 'opaque') obj = { kind: 'opaque', dvv: dvvSync(obj.dvv, reapedDvv(reaped)) };
     }
     return obj;
   }
@@ -240,6 +251,9 @@ export class Replica {
   /** Store a version meant for `target` until it can be handed off. */
   async holdHint(target: NodeId, key: string, obj: StoredObject): Promise<void> {
     const id = await this.storage.addHint(target, key, obj, this.partitionOf(key));
+    // Storage shows a hint before its commit, so hinted handoff may have
+    // delivered and dropped it already (found by the simulator, --reap seed 38).
+    if (this.droppedUnindexed.delete(id)) return;
     this.indexHint(id, target, key, obj);
   }
 
@@ -256,7 +270,10 @@ export class Replica {
     await this.storage.removeHints(ids);
     for (const id of ids) {
       const key = this.hintKeyById.get(id);
-      if (key === undefined) continue;
+      if (key === undefined) {
+        this.droppedUnindexed.add(id);
+        continue;
+      }
       this.hintKeyById.delete(id);
       const held = this.hintsByKey.get(key);
       const h = held?.get(id);
@@ -267,15 +284,6 @@ export class Replica {
       if (left > 0) this.hintTargets.set(h.target, left);
       else this.hintTargets.delete(h.target);
     }
-  }
-
-  /** `obj` with whatever a tombstone reaped here had deleted taken out. */
-  private withoutReaped(key: string, obj: StoredObject): StoredObject | null {
-    if (obj.kind !== 'opaque') return obj;
-    const reaped = this.reapedContext(key);
-    if (!reaped) return obj;
-    const out: StoredObject = { kind: 'opaque', dvv: dvvSync(obj.dvv, reapedDvv(reaped)) };
-    return isTombstoneOnly(out) && vvDescends(reaped, out.dvv.vv) ? null : out;
   }
 
   private noteTombstone(key: string, obj: StoredObject): void {

@@ -107,9 +107,13 @@ export function checkReplicas(input: CheckInput): Violation[] {
 function mayBeReaped(history: History, op: OpRecord): boolean {
   if (op.kind === 'delete') return true;
   if (op.kind !== 'put') return false;
-  // A delete that began after the write (it, or a write that replaced it, may have been deleted) or whose context covers it.
+  // A delete that may have removed the write, directly or through a later write that replaced it.
   return history.ofKey(op.key).some((x) =>
-    x.kind === 'delete' && (x.startMs >= op.startMs || (op.dot !== undefined && !!x.context && vvCovers(x.context, op.dot))));
+    x.kind === 'delete' && (
+      x.startMs >= op.startMs ||
+      // A delete that reads first may have seen the write if it ended after the write began (History.supersederOf).
+      (x.context === null && (x.endMs ?? Infinity) > op.startMs) ||
+      (op.dot !== undefined && !!x.context && vvCovers(x.context, op.dot))));
 }
 
 /** What an acknowledged delete replaced: dots its context covers that it did not keep as siblings. */
@@ -128,11 +132,12 @@ export interface FinalRead {
 
 /**
  * Deletes stay deleted: no replica holds at the end a value an acknowledged
- * delete replaced; and once any node reaped a key's tombstone, no read that
- * started later (nor the final reads) returns a value that tombstone had
- * deleted, and no replica holds one at the end. (Before any reap, a read at
- * R=1, or one answered by a stale replica and a sloppy fallback, may still
- * see a deleted value: eventual consistency, not a resurrection.)
+ * delete replaced, or one a reaped tombstone had deleted; the final reads
+ * (after heal, at R = N) return none; and a read coordinated by a node after
+ * it reaped a key's tombstone returns nothing that tombstone had deleted.
+ * (Other reads may be stale: one at R=1, or a degraded one answered by a
+ * sloppy fallback's older hint alone, can see a deleted value with or
+ * without reaping: eventual consistency, not a resurrection.)
  */
 export function checkDeletes(input: CheckInput, finalReads: readonly FinalRead[], reaps: readonly ReapEvent[]): Violation[] {
   const out: Violation[] = [];
@@ -161,7 +166,9 @@ export function checkDeletes(input: CheckInput, finalReads: readonly FinalRead[]
     for (const g of ops) {
       if (g.kind !== 'get' || g.outcome !== 'ok') continue;
       for (const v of values(g.result)) {
-        const e = reapedBefore(g.startMs, v.dot);
+        // Only reads coordinated by a node that had reaped that tombstone itself: a degraded read answered
+        // by fallbacks alone may be stale with or without reaping (eventual consistency, not a resurrection).
+        const e = reaped.find((x) => x.node === g.node && x.atMs < g.startMs && vvCovers(x.vv, v.dot as never));
         if (e) out.push({ kind: 'deleted-value-read-back', key, detail: `op#${g.id} get via ${g.node} at ${g.startMs.toFixed(1)} ms returned ${v.text}, whose tombstone ${e.node} reaped at ${e.atMs.toFixed(1)} ms` });
       }
     }
