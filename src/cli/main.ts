@@ -83,6 +83,7 @@ export function buildProgram(): Command {
     .option('--down-after-ms <ms>', 'ms a member stays suspect before it is marked down', intArg('down-after-ms', 0, 3_600_000))
     .option('--handoff-interval-ms <ms>', 'ms between partition handoff checks', intArg('handoff-interval-ms', 10, 600_000))
     .option('--handoff-batch-keys <n>', 'keys per partition handoff batch', intArg('handoff-batch-keys', 1, 100_000))
+    .option('--tombstone-grace-s <s>', 'seconds a delete\'s tombstone is kept after every replica holds it, then reaped (default 3; docs/operations.md)', numArg('tombstone-grace-s', 0, 86_400))
     .option('--sqlite-sync <mode>', 'full: fsync every commit (survives power loss); normal: fsync at checkpoints (survives a process crash, may lose the last commits on power loss); docs/operations.md', sqliteSyncArg, 'full')
     .option('--log-level <level>', 'pino log level', process.env.RINGSTORE_LOG_LEVEL ?? 'info')
     .action(runNode);

@@ -12,6 +12,8 @@ export interface NodeCommandOptions {
   antiEntropyIntervalMs?: number;
   gossipIntervalMs?: number; gossipFanout?: number; phiSuspect?: number; heartbeatPauseMs?: number; downAfterMs?: number;
   handoffIntervalMs?: number; handoffBatchKeys?: number;
+  /** Seconds between "every primary holds the tombstone" and its reaping (docs/operations.md, Tombstones). */
+  tombstoneGraceS?: number;
   secretFile?: string; tlsCert?: string; tlsKey?: string; tlsCa?: string; tokensFile?: string;
   httpRateLimit?: number; httpRateBurst?: number;
   /** `full` or `normal` (docs/operations.md, Durability); default full. */
@@ -57,6 +59,7 @@ export async function runNode(o: NodeCommandOptions): Promise<void> {
         gossipIntervalMs: o.gossipIntervalMs, gossipFanout: o.gossipFanout, phiSuspect: o.phiSuspect,
         heartbeatPauseMs: o.heartbeatPauseMs, downAfterMs: o.downAfterMs, minAcks: o.minAcks,
         handoffIntervalMs: o.handoffIntervalMs, handoffBatchKeys: o.handoffBatchKeys,
+        tombstoneGraceMs: o.tombstoneGraceS === undefined ? undefined : Math.round(o.tombstoneGraceS * 1000),
       }),
     },
   });

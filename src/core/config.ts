@@ -93,6 +93,24 @@ export interface NodeConfig extends QuorumConfig {
   antiEntropyTreeRebuildMs: number;
   /** Differing keys one exchange repairs at most; the rest wait for the next exchange of that partition. */
   antiEntropyKeysMax: number;
+  /**
+   * Grace between "every primary holds this delete's tombstone" and dropping
+   * it (docs/operations.md, Tombstones; Riak's delete_mode, 3000 ms).
+   * `--tombstone-grace-s` on the command line.
+   */
+  tombstoneGraceMs: number;
+  /** How often each replica's tombstone reaper looks at the tombstones it holds (0: never reap). */
+  tombstoneReapIntervalMs: number;
+  /** Tombstones one reaper pass asks the other primaries about, at most. */
+  tombstoneReapBatchMax: number;
+  /**
+   * How long a replica remembers the context of a tombstone it reaped and
+   * refuses every copy that context dominates (a late hint, a handoff from an
+   * old owner). Must exceed how long a hint can stay undelivered.
+   */
+  tombstoneReapedMemoryMs: number;
+  /** Reaped contexts remembered at most (the oldest are forgotten first). */
+  tombstoneReapedMemoryMax: number;
   limits: Limits;
 }
 
@@ -138,5 +156,10 @@ export const DEFAULT_CONFIG: NodeConfig = {
   antiEntropyTreeDepth: 3,
   antiEntropyTreeRebuildMs: 60 * 60 * 1000,
   antiEntropyKeysMax: 10_000,
+  tombstoneGraceMs: 3000,
+  tombstoneReapIntervalMs: 1000,
+  tombstoneReapBatchMax: 500,
+  tombstoneReapedMemoryMs: 24 * 60 * 60 * 1000,
+  tombstoneReapedMemoryMax: 100_000,
   limits: DEFAULT_LIMITS,
 };

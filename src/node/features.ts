@@ -10,6 +10,7 @@ import { installReplicasApi } from './replicas-api';
 import { installAntiEntropy } from './anti-entropy-service';
 import { installHandoffService } from './handoff-service';
 import { installEventLoopMonitor } from './event-loop-monitor';
+import { installTombstoneReaper } from './tombstone-service';
 
 export function installFeatures(_host: FeatureHost): void {
   // Features add one line each here.
@@ -19,4 +20,5 @@ export function installFeatures(_host: FeatureHost): void {
   installAntiEntropy(_host);
   installHandoffService(_host);
   installEventLoopMonitor(_host);
+  installTombstoneReaper(_host);
 }

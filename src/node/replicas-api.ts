@@ -2,10 +2,11 @@
  * GET /admin/replicas/KEY: where a key lives and what each of its N primary
  * replicas holds of its own (not hints), by digest. For operators chasing a
  * divergence, and for tests that check "on every replica" without a read
- * that would repair what it looks at.
+ * that would repair what it looks at. `bytes` is objectByteSize of the
+ * replica's own copy (its stored size, near its msgpack size).
  */
 import { BadRequestError } from '../core/errors';
-import { objectDigest, type StoredObject } from '../crdt/stored-object';
+import { objectByteSize, objectDigest, type StoredObject } from '../crdt/stored-object';
 import { partitionOf } from '../ring/partitioner';
 import { preferenceList } from '../ring/preference-list';
 import { validateKey } from '../replication/wire-validate';
@@ -19,6 +20,7 @@ interface ReplicaView {
   present: boolean;
   kind?: string;
   digest?: string;
+  bytes?: number;
   siblings?: number;
 }
 
@@ -51,12 +53,13 @@ export function installReplicasApi(host: FeatureHost): void {
   }, '/admin/replicas');
 }
 
-function describe(obj: StoredObject | null): Pick<ReplicaView, 'present' | 'kind' | 'digest' | 'siblings'> {
+function describe(obj: StoredObject | null): Pick<ReplicaView, 'present' | 'kind' | 'digest' | 'bytes' | 'siblings'> {
   if (!obj) return { present: false };
   return {
     present: true,
     kind: obj.kind,
     digest: objectDigest(obj),
+    bytes: objectByteSize(obj),
     ...(obj.kind === 'opaque' ? { siblings: obj.dvv.siblings.length } : {}),
   };
 }

@@ -79,7 +79,7 @@ export interface NodeStatus {
   ringVersion: string;
   members: Array<{ id: string; addr: string; region: string; state: MemberState }>;
   partitions: { total: number; owned: number };
-  hints: { pending: number; stored: number; delivered: number };
+  hints: { pending: number; stored: number; delivered: number; expiredDropped: number };
   handoff: { active: number; done: number; total: number };
   quorum: { n: number; r: number; w: number; consistency: Consistency };
   /** What an acknowledgement of this node promises on disk (docs/operations.md, Durability). */
@@ -240,9 +240,11 @@ export class RingstoreNode implements FeatureHost {
       secret: opts.secret, tls: opts.tls ? { ca: opts.tls.ca } : undefined,
       linksPerPeerMax: config.limits.peerLinksPerPeerMax, handshakesPerAddressMax: config.limits.peerHandshakesPerAddressMax,
     });
-    const replica = new Replica(id, storage, config.partitions);
+    const replica = new Replica(id, storage, config.partitions, {
+      clock, reapedMemoryMs: config.tombstoneReapedMemoryMs, reapedMemoryMax: config.tombstoneReapedMemoryMax,
+    });
     const handoff = new HintedHandoff(replica, storage, network, {
-      batchMax: config.hintBatchMax, timeoutMs: config.requestTimeoutMs,
+      batchMax: config.hintBatchMax, timeoutMs: config.requestTimeoutMs, nowMs: () => clock.nowMs(),
     });
     const ids = new IdMint(id, epoch);
     let node: RingstoreNode | null = null;
@@ -314,6 +316,7 @@ export class RingstoreNode implements FeatureHost {
         pending: this.replica.hintCount(),
         stored: this.coordinator.stats.hintsStored,
         delivered: this.handoff.delivered(),
+        expiredDropped: this.handoff.expiredDropped(),
       },
       handoff: { active: 0, done: 0, total: 0 },
       quorum: { n: this.config.n, r: this.config.r, w: this.config.w, consistency: this.consistency },

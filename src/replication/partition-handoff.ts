@@ -18,6 +18,10 @@
  * node's IdMint epoch is advanced durably (`beforeDrop`; see id-mint.ts: a
  * node that forgets a key's dots must never mint them again).
  *
+ * A session copy already expired (by nowMs) is not sent: it counts as
+ * acknowledged, so it is dropped with the partition (it reads as absent
+ * everywhere, and its new replica would refuse it, replica.ts).
+ *
  * Targets the failure detector holds down are not tried (they keep their
  * place in the plan); failed streams retry with exponential backoff. Data
  * is never dropped because a target is unreachable.
@@ -27,7 +31,7 @@ import { asPartitionId } from '../core/ids';
 import type { Network } from '../core/network-port';
 import type { Storage } from '../core/storage-port';
 import { ClosedError } from '../core/errors';
-import { objectByteSize, type StoredObject } from '../crdt/stored-object';
+import { objectByteSize, objectExpiresAtMs, type StoredObject } from '../crdt/stored-object';
 import type { Ring } from '../ring/ring';
 import { mergePending, orphanTargets, replicates, ringChangeTargets, type PendingTargets } from './handoff-plan';
 import type { PeerMsg } from './peer-message';
@@ -64,6 +68,8 @@ export interface TargetProgress {
   state: TargetState;
   keysSent: number;
   keysTotal: number;
+  /** Keys not sent because their session had expired. */
+  keysExpired: number;
   attempts: number;
   error?: string;
 }
@@ -280,6 +286,7 @@ export class PartitionHandoff {
     const keys = [...storage.keysInPartition(p)];
     t.keysTotal = keys.length;
     t.keysSent = 0;
+    t.keysExpired = 0;
     t.attempts++;
     t.acked = new Map();
     try {
@@ -290,6 +297,12 @@ export class PartitionHandoff {
         await Promise.all(batch.map(async (key) => {
           const obj = storage.get(key);
           if (obj === undefined) return; // removed meanwhile (swept, or dropped by an earlier pass)
+          const exp = objectExpiresAtMs(obj);
+          if (exp !== null && exp <= this.d.nowMs()) {
+            t.acked.set(key, obj);
+            t.keysExpired++;
+            return;
+          }
           await network.request(t.id, { type: 'put', key, obj }, timeoutMs);
           t.acked.set(key, obj);
           t.keysSent++;
@@ -396,11 +409,11 @@ export class PartitionHandoff {
 }
 
 function newTarget(id: NodeId): Target {
-  return { id, state: 'pending', keysSent: 0, keysTotal: 0, attempts: 0, nextTryMs: 0, acked: new Map() };
+  return { id, state: 'pending', keysSent: 0, keysTotal: 0, keysExpired: 0, attempts: 0, nextTryMs: 0, acked: new Map() };
 }
 
 function progressOf(t: Target): TargetProgress {
-  const p: TargetProgress = { id: t.id, state: t.state, keysSent: t.keysSent, keysTotal: t.keysTotal, attempts: t.attempts };
+  const p: TargetProgress = { id: t.id, state: t.state, keysSent: t.keysSent, keysTotal: t.keysTotal, keysExpired: t.keysExpired, attempts: t.attempts };
   if (t.error !== undefined) p.error = t.error;
   return p;
 }

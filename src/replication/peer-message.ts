@@ -43,6 +43,14 @@ export type PeerMsg =
   | { type: 'ae-level-ok'; hashes: Uint8Array }
   /** Anti-entropy: the keys and 8-byte item hashes of these leaf segments, `counts[i]` keys per segment. */
   | { type: 'ae-keys'; partition: number; tree: string; segments: number[] }
-  | { type: 'ae-keys-ok'; counts: number[]; keys: string[]; hashes: Uint8Array };
+  | { type: 'ae-keys-ok'; counts: number[]; keys: string[]; hashes: Uint8Array }
+  /**
+   * Tombstone reaping (tombstone-reaper.ts): the sender holds these opaque
+   * tombstones (`tombs[i]` for `keys[i]`); the receiver merges each into its
+   * own copy, then answers for each whether its state has seen that delete
+   * and holds no hint for the key.
+   */
+  | { type: 'tomb-check'; keys: string[]; tombs: StoredObject[] }
+  | { type: 'tomb-check-ok'; covered: boolean[] };
 
 export type PeerMsgType = PeerMsg['type'];

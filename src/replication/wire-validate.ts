@@ -167,6 +167,9 @@ export function validateClientOp(x: unknown): ClientOp {
   }
 }
 
+/** Tombstones one tomb-check may name (the reaper's batch is at most this). */
+export const TOMB_CHECK_KEYS_MAX = 10_000;
+
 /** Validate a peer message's shape; the transport already checked `type` is a string. */
 export function validatePeerMsg(x: unknown, limits: Limits, n: number): PeerMsg {
   if (!isObj(x)) bad('peer message');
@@ -186,6 +189,18 @@ export function validatePeerMsg(x: unknown, limits: Limits, n: number): PeerMsg 
         opts: validateRequestOptions(x.opts, n),
         ...(typeof x.opId === 'string' && x.opId.length > 0 && x.opId.length <= 200 ? { opId: x.opId } : {}),
       };
+    case 'tomb-check': {
+      if (!Array.isArray(x.keys) || !Array.isArray(x.tombs) || x.keys.length !== x.tombs.length || x.keys.length > TOMB_CHECK_KEYS_MAX) {
+        bad('tomb-check');
+      }
+      const keys = (x.keys as unknown[]).map((k) => validateKey(k, limits));
+      const tombs = (x.tombs as unknown[]).map((t) => {
+        const obj = validateStoredObject(t);
+        if (obj.kind !== 'opaque' || !obj.dvv.siblings.every((s) => s.value === null)) bad('tomb-check tombstone');
+        return obj;
+      });
+      return { type: 'tomb-check', keys, tombs };
+    }
     case 'gossip':
       if (!Array.isArray(x.members) || x.members.length > 10_000) bad('gossip');
       return { type: 'gossip', members: x.members.map(parseMemberRecord), beats: parseHeartbeats(x.beats) };

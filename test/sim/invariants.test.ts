@@ -12,7 +12,7 @@ import { cartAddDelta, cartRemove, emptyCart, mergeCarts } from '../../src/crdt/
 import { emptySession, sessionWrite } from '../../src/crdt/session';
 import type { OpaqueValue, StoredObject } from '../../src/crdt/stored-object';
 import { History, type OpRecord } from './history';
-import { checkReplicas, checkSessionRead, type ReplicaView } from './invariants';
+import { checkDeletes, checkReplicas, checkSessionRead, type ReplicaView } from './invariants';
 
 const N1 = asNodeId('n1');
 const N2 = asNodeId('n2');
@@ -132,5 +132,25 @@ describe('sim/invariants', () => {
     assert.deepEqual(kinds(checkSessionRead(h, { key: 's', node: N1, obj: s, nodeNowMs: 5_000 }, 20_000, 500)), ['expired-session-live']);
     // Within the skew window either answer is right.
     assert.deepEqual(checkSessionRead(h, { key: 's', node: N1, obj: s, nodeNowMs: 9_999 }, 10_200, 500), []);
+  });
+
+  it('reports a deleted value held again or read back after a reap, and accepts a key reaped everywhere', () => {
+    const h = new History();
+    const written = opaque([{}, 'w1']);
+    acked(h, { kind: 'put', key: 'k', value: 'w1', context: {}, dot: [P, 1] }, 0, written);
+    const tomb: StoredObject = { kind: 'opaque', dvv: dvvUpdate(written.kind === 'opaque' ? written.dvv : emptyDvv(), { [P]: 1 }, null, P) };
+    acked(h, { kind: 'delete', key: 'k', context: { [P]: 1 }, dot: [P, 2] }, 10, tomb);
+    const input = (state: (StoredObject | undefined)[]) => ({
+      history: h, reaped: true, hintCounts: [],
+      replicasOf: (): ReplicaView[] => state.map((obj, i) => ({ node: [N1, N2, N3][i] as NodeId, obj })),
+    });
+    const reaps = [{ node: N1, key: 'k', vv: { [P]: 2 }, atMs: 30 }];
+    assert.deepEqual(checkReplicas(input([undefined, undefined, undefined])), [], 'absent everywhere after a reap is fine');
+    assert.deepEqual(checkDeletes(input([undefined, undefined, undefined]), [{ key: 'k', node: N2, obj: null }], reaps), []);
+    assert.deepEqual(kinds(checkDeletes(input([undefined, written, undefined]), [], reaps)), ['deleted-value-resurrected']);
+    const readBack = h.begin({ kind: 'get', key: 'k', node: N1, startMs: 40 });
+    h.settle(readBack, 'ok', 45);
+    readBack.result = written;
+    assert.deepEqual(kinds(checkDeletes(input([undefined, undefined, undefined]), [], reaps)), ['deleted-value-read-back']);
   });
 });

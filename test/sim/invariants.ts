@@ -20,12 +20,18 @@
  *    sibling is one an acknowledged later write had seen and replaced (the
  *    DVV paper's bound: siblings only for truly concurrent writers). One
  *    write held under two dots is an anomaly, reported by findAnomalies.
+ *  - Deletes stay deleted (issue 14): a value an acknowledged delete had
+ *    seen and replaced (its dot covered by the delete's context, and not
+ *    left a sibling of it) is held by no replica at the end and is returned
+ *    by no read that started after the delete was acknowledged, nor by the
+ *    final reads. In runs that reap tombstones (`reaped`), a key may end
+ *    absent on every replica when a delete may have replaced its writes.
  *  - Expiry: a session whose every possible expiry has passed (allowing for
  *    the clock skew of the node judging it) reads as absent through the real
  *    read path; one whose acknowledged expiry is still ahead reads as present.
  */
 import type { NodeId } from '../../src/core/ids';
-import { vvCovers } from '../../src/clock/version-vector';
+import { vvCovers, type VersionVector } from '../../src/clock/version-vector';
 import { compareRegisters, sessionIsLive } from '../../src/crdt/session';
 import { cartCoversDot, cartEntryDotId, cartEntryOf } from '../../src/crdt/cart';
 import { mergeObjects, objectDigest, type StoredObject } from '../../src/crdt/stored-object';
@@ -47,6 +53,16 @@ export interface CheckInput {
   /** Each key's N primaries and what they hold. */
   replicasOf: (key: string) => ReplicaView[];
   hintCounts: { node: NodeId; hints: number }[];
+  /** Tombstones were reaped in this run: a deleted key may be absent everywhere. */
+  reaped?: boolean;
+}
+
+/** One tombstone reaped by one node, at virtual time atMs, with the context it had. */
+export interface ReapEvent {
+  node: NodeId;
+  key: string;
+  vv: VersionVector;
+  atMs: number;
 }
 
 const valueOf = (b: Uint8Array): string => Buffer.from(b).toString();
@@ -88,8 +104,10 @@ export function checkReplicas(input: CheckInput): Violation[] {
     for (const op of ops) {
       if (op.outcome !== 'ok' || op.kind === 'get') continue;
       for (const r of replicas) {
+        if (!r.obj && input.reaped && mayBeReaped(input.history, op)) continue;
         const v = checkAckedWrite(input.history, op, r);
-        if (v) out.push(v);
+        // A reaped tombstone's dot stays covered (replica.ts keeps reaped contexts) with nothing left to supersede it.
+        if (v && !(input.reaped && op.kind === 'delete' && v.kind === 'superseded-by-nothing')) out.push(v);
       }
     }
     const seen = new Set<string>();
@@ -100,6 +118,86 @@ export function checkReplicas(input: CheckInput): Violation[] {
       seen.add(d);
       out.push(...checkSiblings(input.history, key, r));
       out.push(...checkCartEntries(input.history, key, r));
+    }
+  }
+  return out;
+}
+
+/** An opaque write that a later (or covering) delete may have removed, and its tombstone reaped. */
+function mayBeReaped(history: History, op: OpRecord): boolean {
+  if (op.kind === 'delete') return true;
+  if (op.kind !== 'put') return false;
+  // A delete that may have removed the write, directly or through a later write that replaced it.
+  return history.ofKey(op.key).some((x) =>
+    x.kind === 'delete' && (
+      x.startMs >= op.startMs ||
+      // A delete that reads first may have seen the write if it ended after the write began (History.supersederOf).
+      (x.context === null && (x.endMs ?? Infinity) > op.startMs) ||
+      (op.dot !== undefined && !!x.context && vvCovers(x.context, op.dot))));
+}
+
+/** What an acknowledged delete replaced: dots its context covers that it did not keep as siblings. */
+function replacedBy(del: OpRecord): ((dot: readonly [string, number]) => boolean) | null {
+  const r = del.result;
+  if (del.kind !== 'delete' || del.outcome !== 'ok' || !r || r.kind !== 'opaque') return null;
+  const kept = new Set(r.dvv.siblings.map((s) => `${s.dot[0]}:${s.dot[1]}`));
+  return (dot) => vvCovers(r.dvv.vv, dot as never) && !kept.has(`${dot[0]}:${dot[1]}`);
+}
+
+export interface FinalRead {
+  key: string;
+  node: NodeId;
+  obj: StoredObject | null;
+}
+
+/**
+ * Deletes stay deleted: no replica holds at the end a value an acknowledged
+ * delete replaced, or one a reaped tombstone had deleted; the final reads
+ * (after heal, at R = N) return none; and a read coordinated by a node after
+ * it reaped a key's tombstone returns nothing that tombstone had deleted.
+ * (Other reads may be stale: one at R=1, or a degraded one answered by a
+ * sloppy fallback's older hint alone, can see a deleted value with or
+ * without reaping: eventual consistency, not a resurrection.)
+ */
+export function checkDeletes(input: CheckInput, finalReads: readonly FinalRead[], reaps: readonly ReapEvent[]): Violation[] {
+  const out: Violation[] = [];
+  const finalByKey = new Map<string, FinalRead[]>();
+  for (const f of finalReads) finalByKey.set(f.key, [...(finalByKey.get(f.key) ?? []), f]);
+  const reapsByKey = new Map<string, ReapEvent[]>();
+  for (const e of reaps) reapsByKey.set(e.key, [...(reapsByKey.get(e.key) ?? []), e]);
+  for (const key of input.history.keys()) {
+    const ops = input.history.ofKey(key);
+    const deletes = ops.map((d) => ({ d, replaced: replacedBy(d) })).filter((x) => x.replaced !== null);
+    const reaped = reapsByKey.get(key) ?? [];
+    if (deletes.length === 0 && reaped.length === 0) continue;
+    const values = (obj: StoredObject | null | undefined): Array<{ dot: readonly [string, number]; text: string }> =>
+      !obj || obj.kind !== 'opaque' ? []
+        : obj.dvv.siblings.filter((s) => s.value !== null).map((s) => ({ dot: s.dot, text: `${valueOf(s.value!.b)} at ${s.dot[0]}:${s.dot[1]}` }));
+    const reapedBefore = (atMs: number, dot: readonly [string, number]): ReapEvent | undefined =>
+      reaped.find((e) => e.atMs < atMs && vvCovers(e.vv, dot as never));
+    for (const r of input.replicasOf(key)) {
+      for (const v of values(r.obj)) {
+        const del = deletes.find((x) => x.replaced!(v.dot));
+        if (del) out.push({ kind: 'deleted-value-resurrected', key, detail: `${r.node} holds ${v.text}, which op#${del.d.id} deleted` });
+        const e = reapedBefore(Infinity, v.dot);
+        if (e && !del) out.push({ kind: 'deleted-value-resurrected', key, detail: `${r.node} holds ${v.text}, whose tombstone ${e.node} reaped at ${e.atMs.toFixed(1)} ms` });
+      }
+    }
+    for (const g of ops) {
+      if (g.kind !== 'get' || g.outcome !== 'ok') continue;
+      for (const v of values(g.result)) {
+        // Only reads coordinated by a node that had reaped that tombstone itself: a degraded read answered
+        // by fallbacks alone may be stale with or without reaping (eventual consistency, not a resurrection).
+        const e = reaped.find((x) => x.node === g.node && x.atMs < g.startMs && vvCovers(x.vv, v.dot as never));
+        if (e) out.push({ kind: 'deleted-value-read-back', key, detail: `op#${g.id} get via ${g.node} at ${g.startMs.toFixed(1)} ms returned ${v.text}, whose tombstone ${e.node} reaped at ${e.atMs.toFixed(1)} ms` });
+      }
+    }
+    for (const fr of finalByKey.get(key) ?? []) {
+      for (const v of values(fr.obj)) {
+        const e = reapedBefore(Infinity, v.dot);
+        const del = deletes.find((x) => x.replaced!(v.dot));
+        if (e || del) out.push({ kind: 'deleted-value-read-back', key, detail: `the final read via ${fr.node} returned ${v.text}, which was deleted` });
+      }
     }
   }
   return out;

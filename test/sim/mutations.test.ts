@@ -9,7 +9,9 @@ import { MUTATION_DESCRIPTIONS, type MutationName } from './mutations';
 import { runSimulation } from './simulation';
 import { baselineRun, describeViolations, TEST_EVENTS, TEST_SEEDS, testSeeds } from './sim-runs';
 
-const CAUGHT: MutationName[] = ['ack-before-commit', 'drop-hints-on-restart', 'ack-without-deliver', 'no-read-repair', 'read-before-write'];
+const CAUGHT: MutationName[] = [
+  'ack-before-commit', 'drop-hints-on-restart', 'ack-without-deliver', 'no-read-repair', 'read-before-write', 'reap-unconfirmed',
+];
 
 describe('sim/mutations', function () {
   this.timeout(120_000);

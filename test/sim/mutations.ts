@@ -5,6 +5,7 @@
  * changed restart), so the simulator must report violations for it within
  * the default seed count while the unmutated code reports none.
  */
+import type { NodeConfig } from '../../src/core/config';
 import type { NodeId } from '../../src/core/ids';
 import type { Random } from '../../src/core/prng';
 import type { Hint, RecordMeta, Storage } from '../../src/core/storage-port';
@@ -22,6 +23,7 @@ export const MUTATION_NAMES = [
   'no-read-repair',
   'reuse-epoch',
   'read-before-write',
+  'reap-unconfirmed',
 ] as const;
 
 export type MutationName = (typeof MUTATION_NAMES)[number];
@@ -34,6 +36,7 @@ export const MUTATION_DESCRIPTIONS: Record<MutationName, string> = {
   'no-read-repair': 'coordinators never write merged versions back to stale replicas',
   'reuse-epoch': 'a restarted node keeps its id epoch, so it can mint a dot it minted before the crash (Riak kv679)',
   'read-before-write': 'a cart or session write first reads the key at R, strictly, and fails when R replicas do not answer (the refusal of issue 13)',
+  'reap-unconfirmed': 'tombstones are reaped a grace after the delete without asking the other replicas (tomb-check answered "covered" unsent), and reaped contexts are not remembered',
 };
 
 export function isMutationName(s: string): s is MutationName {
@@ -52,6 +55,8 @@ export interface Mutation {
   /** A network interceptor for one node, or null. */
   interceptor(random: Random): RequestInterceptor | null;
   patchCoordinator(coordinator: Coordinator): void;
+  /** The node configuration the run uses. */
+  config(config: NodeConfig): NodeConfig;
 }
 
 export function mutation(name: MutationName): Mutation {
@@ -64,9 +69,15 @@ export function mutation(name: MutationName): Mutation {
     },
     nextEpoch: (persisted) => (name === 'reuse-epoch' && persisted > 0 ? persisted : persisted + 1),
     interceptor: (random) => {
+      if (name === 'reap-unconfirmed') {
+        return (_from: NodeId, _to: NodeId, msg: PeerMsg) =>
+          (msg.type === 'tomb-check' ? { type: 'tomb-check-ok', covered: msg.keys.map(() => true) } : null);
+      }
       if (name !== 'ack-without-deliver') return null;
       return (_from: NodeId, _to: NodeId, msg: PeerMsg) => (msg.type === 'put' && random.next() < 0.5 ? { type: 'put-ok' } : null);
     },
+    // A memory window below zero forgets every reaped context at once (replica.ts reapedContext).
+    config: (config) => (name === 'reap-unconfirmed' ? { ...config, tombstoneReapedMemoryMs: -1 } : config),
     patchCoordinator: (coordinator) => {
       if (name === 'read-before-write') {
         const run = coordinator.run.bind(coordinator);

@@ -32,6 +32,7 @@ interface CliOptions {
   verbose: boolean;
   mutation: MutationName;
   antiEntropy: boolean;
+  reap: boolean;
   dropFaults: number[];
   shrink: boolean;
   json: boolean;
@@ -53,11 +54,12 @@ function indexList(v: string): number[] {
 }
 
 /** The command line that reruns exactly this run. */
-export function replayCommand(r: Pick<SimResult, 'seed' | 'mutation' | 'antiEntropy'>, events: number, dropped: readonly number[] = []): string {
+export function replayCommand(r: Pick<SimResult, 'seed' | 'mutation' | 'antiEntropy'> & { reap?: boolean }, events: number, dropped: readonly number[] = []): string {
   const parts = ['npm run sim --', `--seed ${r.seed}`];
   if (events !== DEFAULT_EVENTS) parts.push(`--events ${events}`);
   if (r.mutation !== 'none') parts.push(`--mutation ${r.mutation}`);
   if (!r.antiEntropy) parts.push('--no-anti-entropy');
+  if (r.reap && r.mutation !== 'reap-unconfirmed') parts.push('--reap');
   if (dropped.length > 0) parts.push(`--drop-faults ${dropped.join(',')}`);
   return parts.join(' ');
 }
@@ -104,7 +106,7 @@ async function traceExcerpt(r: SimResult, events: number, dropped: ReadonlySet<n
     line.includes(` ${v.key}`) || (opId !== undefined && line.includes(`${opId} `)) ||
     / (fault#\d+ [a-z]|crashed|started epoch|VIOLATION)/.test(line);
   const again = await runSimulation({
-    seed: r.seed, events, mutation: r.mutation, antiEntropy: r.antiEntropy, disabledFaults: dropped,
+    seed: r.seed, events, mutation: r.mutation, antiEntropy: r.antiEntropy, reap: r.reap, disabledFaults: dropped,
     traceSink: (line) => { if (wanted(line) && !line.includes(' ev ')) lines.push(line); },
   });
   if (again.traceHash !== r.traceHash) lines.push(`(replay diverged: trace ${again.traceHash} != ${r.traceHash})`);
@@ -129,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
         }),
     )
     .option('--no-anti-entropy', 'repair after heal by the read-repair sweep alone, without anti-entropy exchanges')
+    .option('--reap', 'reap tombstones, with a scripted outage of ten graces and deletes during it (docs/simulation.md)', false)
     .option('--drop-faults <list>', 'leave these fault indices out (from --shrink)', indexList, [] as number[])
     .option('--shrink', 'shrink the fault schedule of the first failing seed', false)
     .option('--json', 'print the summary as JSON before the last line', false)
@@ -154,6 +157,7 @@ async function main(argv: string[]): Promise<number> {
       events: o.events,
       mutation: o.mutation,
       antiEntropy: o.antiEntropy,
+      reap: o.reap || o.mutation === 'reap-unconfirmed',
       disabledFaults: dropped,
       traceSink: o.verbose ? out : undefined,
     });
@@ -180,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
   if (o.shrink && failures.length > 0) {
     const first = failures[0]!;
     out(`shrinking the fault schedule of seed ${first.seed} (${first.faults.length} faults)...`);
-    const shrunk = await shrinkFaults({ seed: first.seed, events: o.events, mutation: o.mutation, antiEntropy: o.antiEntropy });
+    const shrunk = await shrinkFaults({ seed: first.seed, events: o.events, mutation: o.mutation, antiEntropy: o.antiEntropy, reap: first.reap });
     if (shrunk) {
       const kept = first.faults.filter((f) => !shrunk.dropped.includes(f.index));
       out(`still fails with ${kept.length} of ${first.faults.length} faults (${shrunk.runs} runs):`);

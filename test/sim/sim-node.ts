@@ -20,6 +20,11 @@
  * meta so a restart finishes it). The ring is read through `ring()`, so a
  * membership change reaches every node, and a node that leaves stops for
  * good (state 'left') once it has handed everything off.
+ *
+ * And tombstone reaping (replication/tombstone-reaper.ts), ticked every
+ * `tombstoneReapIntervalMs` of virtual time as node/tombstone-service.ts
+ * ticks it (0, the simulator's default outside its reap runs: no reaping),
+ * its epoch bump shared with partition handoff's.
  */
 import type { NodeId, PartitionId } from '../../src/core/ids';
 import { NotReplicaError } from '../../src/core/errors';
@@ -42,6 +47,7 @@ import type { TreeShape } from '../../src/replication/anti-entropy/hash-tree';
 import { exchangePartition, type ExchangeResult } from '../../src/replication/anti-entropy/partition-exchange';
 import { PartitionTrees } from '../../src/replication/anti-entropy/partition-trees';
 import { PartitionHandoff } from '../../src/replication/partition-handoff';
+import { answerTombCheck, TombstoneReaper } from '../../src/replication/tombstone-reaper';
 import type { EventQueue } from './event-queue';
 import type { Mutation } from './mutations';
 import type { SkewedClock } from './sim-clock';
@@ -69,6 +75,8 @@ export interface SimNodeDeps {
   mutation: Mutation;
   mutationRandom: Random;
   log: (text: string) => void;
+  /** Told of every tombstone this node reaps, with its context. */
+  onReaped?: (node: NodeId, key: string, vv: Record<string, number>) => void;
   /** Errors of background work (read repair, hints) and mutation-swallowed ones. */
   onBackgroundError: (err: unknown, what: string) => void;
 }
@@ -87,13 +95,14 @@ export class SimNode {
   handoff!: HintedHandoff;
   trees!: PartitionTrees;
   partitions!: PartitionHandoff;
+  reaper!: TombstoneReaper;
   /** The ring version this node's handoff has planned for and swept orphans under (handoffIdle). */
   private handoffSwept = '';
   private endpoint: SimEndpoint | null = null;
   private hasStorage = false;
   private midCommit: (() => void) | null = null;
   /** Read repairs and hint deliveries of crashed incarnations, so totals survive restarts. */
-  private retired = { readRepairs: 0, hintsDelivered: 0 };
+  private retired = { readRepairs: 0, hintsDelivered: 0, reaped: 0 };
 
   constructor(private readonly d: SimNodeDeps) {
     this.id = d.id;
@@ -124,7 +133,9 @@ export class SimNode {
     const port = d.mutation.wrapStorage(storage, (err) => d.onBackgroundError(err, 'mutation swallowed a commit failure'));
     const endpoint = new SimEndpoint(d.hub.join(d.id, d.region), d.links, d.log, d.mutation.interceptor(d.mutationRandom));
     this.endpoint = endpoint;
-    const replica = new Replica(d.id, port, d.config.partitions);
+    const replica = new Replica(d.id, port, d.config.partitions, {
+      clock: d.clock, reapedMemoryMs: d.config.tombstoneReapedMemoryMs, reapedMemoryMax: d.config.tombstoneReapedMemoryMax,
+    });
     const ids = new IdMint(d.id, epoch);
     const coordinator = new Coordinator({
       self: d.id,
@@ -144,6 +155,7 @@ export class SimNode {
     const handoff = new HintedHandoff(replica, port, endpoint, {
       batchMax: d.config.hintBatchMax,
       timeoutMs: d.config.requestTimeoutMs,
+      nowMs: () => d.clock.nowMs(),
     });
     this.replica = replica;
     this.coordinator = coordinator;
@@ -154,6 +166,16 @@ export class SimNode {
     this.trees = trees;
     // Partition handoff (node/handoff-service.ts), its epoch bump as RingstoreNode.advanceEpoch.
     let epochChain: Promise<unknown> = Promise.resolve();
+    const advanceEpoch = async (): Promise<void> => {
+      const next = epochChain.then(async () => {
+        const e = ids.currentEpoch() + 1;
+        await storage.setMeta('epoch', String(e));
+        ids.advanceEpoch(e);
+        this.epoch = e;
+      });
+      epochChain = next.catch(() => undefined);
+      await next;
+    };
     const partitions = new PartitionHandoff({
       self: d.id,
       network: endpoint,
@@ -164,16 +186,7 @@ export class SimNode {
       streamsMax: d.config.handoffStreamsMax,
       timeoutMs: d.config.requestTimeoutMs * 2,
       usable: (id) => endpoint.isReachable(id),
-      beforeDrop: async () => {
-        const next = epochChain.then(async () => {
-          const e = ids.currentEpoch() + 1;
-          await storage.setMeta('epoch', String(e));
-          ids.advanceEpoch(e);
-          this.epoch = e;
-        });
-        epochChain = next.catch(() => undefined);
-        await next;
-      },
+      beforeDrop: advanceEpoch,
       nowMs: () => d.clock.nowMs(),
       retryBaseMs: 100,
       retryMaxMs: 1_000,
@@ -181,8 +194,16 @@ export class SimNode {
     const saved = storage.getMeta(PENDING_META);
     if (saved) partitions.restore(JSON.parse(saved) as Record<string, string[]>);
     this.partitions = partitions;
+    const reaper = new TombstoneReaper({
+      self: d.id, replica, network: endpoint, ring: d.ring, n: d.config.n, clock: d.clock,
+      graceMs: d.config.tombstoneGraceMs, batchMax: d.config.tombstoneReapBatchMax, timeoutMs: d.config.requestTimeoutMs,
+      beforeDrop: advanceEpoch,
+      onReaped: (key, tomb) => d.onReaped?.(d.id, key, tomb.vv),
+    });
+    this.reaper = reaper;
     endpoint.setHandler((_from, msg) => {
       if (isReplicationMsg(msg)) return dispatchReplication(d.id, msg, replica, coordinator);
+      if (msg.type === 'tomb-check') return answerTombCheck(replica, msg);
       if (isTreeQueryMsg(msg)) {
         return answerTreeQueryMsg(msg, d.config.partitions, this.shape(), (p) => {
           if (!this.replicates(p)) throw new NotReplicaError(`${d.id} does not replicate partition ${p}`);
@@ -236,6 +257,16 @@ export class SimNode {
       d.queue.schedule(d.config.handoffIntervalMs, partitionTick, `partition-tick ${d.id}`);
     };
     d.queue.schedule(d.tickPhaseMs(), partitionTick, `partition-tick ${d.id}`);
+    if (d.config.tombstoneReapIntervalMs > 0) {
+      const reapTick = (): void => {
+        if (this.incarnation !== incarnation || this.state !== 'up') return;
+        reaper.tick().then((r) => {
+          if (r.reaped > 0) d.log(`${d.id} reaped ${r.reaped} tombstones`);
+        }, (err) => d.onBackgroundError(err, 'tombstone reaper'));
+        d.queue.schedule(d.config.tombstoneReapIntervalMs, reapTick, `reap-tick ${d.id}`);
+      };
+      d.queue.schedule(d.tickPhaseMs(), reapTick, `reap-tick ${d.id}`);
+    }
     this.state = 'up';
     d.log(`${d.id} started epoch=${epoch} keys=${storage.size()} hints=${storage.hintCount()}`);
   }
@@ -301,6 +332,7 @@ export class SimNode {
       void this.partitions.stop();
       this.retired.readRepairs += this.coordinator.stats.readRepairs;
       this.retired.hintsDelivered += this.handoff.delivered();
+      this.retired.reaped += this.replica.stats.reaped;
     }
     this.state = 'down';
     this.storage.crash();
@@ -314,6 +346,11 @@ export class SimNode {
     return this.retired.readRepairs + (this.state === 'up' ? this.coordinator.stats.readRepairs : 0);
   }
 
+  /** Tombstones this node reaped, over all its incarnations. */
+  reaped(): number {
+    return this.retired.reaped + (this.state === 'up' ? this.replica.stats.reaped : 0);
+  }
+
   hintsDelivered(): number {
     return this.retired.hintsDelivered + (this.state === 'up' ? this.handoff.delivered() : 0);
   }
@@ -325,5 +362,9 @@ export class SimNode {
 
   hintCount(): number {
     return this.storage.hintCount();
+  }
+
+  tombstoneCount(): number {
+    return this.state === 'up' ? this.replica.tombstoneCount() : 0;
   }
 }

@@ -19,7 +19,15 @@
  *     written, through a random member, repeated until a sweep makes no read
  *     repair. After anti-entropy it should repair nothing; what it does
  *     repair is reported (sweepRepairs);
+ *  4b. (reap runs only) reaping: the run goes on until every tombstone is
+ *     reaped (tombstone-reaper.ts), then reads every opaque key once more;
  *  5. checks, against the replicas of the final ring.
+ *
+ * A reap run (`reap`, or the reap-unconfirmed mutation) reaps tombstones a
+ * short grace after every primary confirmed them, and adds to the seed's
+ * plan one scripted schedule: a replica crashes for ten graces early in the
+ * load, the hot opaque keys are deleted while it is down, and read again
+ * after it returns.
  *
  * Same seed (and options), same run: the trace hash is the proof, and
  * sim.test.ts checks it.
@@ -39,13 +47,13 @@ import { FaultInjector } from './fault-injector';
 import { planFaults, planMembership, type ScheduledFault } from './fault-schedule';
 import { Membership, type JoinFigures } from './membership';
 import { History } from './history';
-import { checkAvailability, checkReplicas, checkSessionRead, findAnomalies, type Violation } from './invariants';
+import { checkAvailability, checkDeletes, checkReplicas, checkSessionRead, findAnomalies, type FinalRead, type ReapEvent, type Violation } from './invariants';
 import { mutation as makeMutation, type MutationName } from './mutations';
 import { SkewedClock, trueNowMs } from './sim-clock';
 import { LinkFaults } from './sim-network';
 import { SimNode } from './sim-node';
 import { Trace } from './trace';
-import { planWorkload, Workload } from './workload';
+import { planWorkload, Workload, type PlannedOp } from './workload';
 
 export interface SimOptions {
   seed: number;
@@ -61,6 +69,8 @@ export interface SimOptions {
    * repair path and would mask it (--no-anti-entropy).
    */
   antiEntropy?: boolean;
+  /** Reap tombstones, with the scripted outage and deletes above (default: only with the reap-unconfirmed mutation). */
+  reap?: boolean;
   /** Receives every trace line (--verbose). */
   traceSink?: (line: string) => void;
 }
@@ -69,6 +79,10 @@ export interface SimResult {
   seed: number;
   mutation: MutationName;
   antiEntropy: boolean;
+  reap: boolean;
+  /** Tombstones reaped over the run, and tombstones left at the end (reap runs). */
+  tombstonesReaped: number;
+  tombstonesLeft: number;
   nodes: number;
   regions: number;
   violations: Violation[];
@@ -120,8 +134,11 @@ const SWEEP_ROUNDS_MAX = 8;
 const AE_ROUNDS_MAX = 6;
 const PROBE_EVERY_MS = 50;
 
+/** Tombstone grace of reap runs (virtual ms). */
+export const SIM_GRACE_MS = 300;
+
 /** The simulator's node configuration: defaults, with short timers so runs stay short in virtual time too. */
-export function simConfig(): NodeConfig {
+export function simConfig(reap = false): NodeConfig {
   return {
     ...DEFAULT_CONFIG,
     n: 3,
@@ -136,6 +153,9 @@ export function simConfig(): NodeConfig {
     // Small trees: a simulated partition holds a handful of keys.
     antiEntropyTreeFanout: 4,
     antiEntropyTreeDepth: 2,
+    // Reaping only in reap runs, so the other runs keep the schedule they always had.
+    tombstoneReapIntervalMs: reap ? 200 : 0,
+    tombstoneGraceMs: SIM_GRACE_MS,
   };
 }
 
@@ -144,6 +164,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const eventsPlanned = opts.events ?? DEFAULT_EVENTS;
   const mutationName = opts.mutation ?? 'none';
   const mutation = makeMutation(mutationName);
+  const reap = opts.reap ?? mutationName === 'reap-unconfirmed';
   // Independent streams, so that e.g. dropping a fault leaves the workload as it was.
   const master = new Prng(seed);
   const scenarioRng = new Prng(master.nextUint32());
@@ -156,6 +177,8 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   const checkRng = new Prng(master.nextUint32());
   // Drawn last, so that runs keep every other stream they had before membership changes came.
   const membershipRng = new Prng(master.nextUint32());
+  // And after it, the reap runs' scripted schedule.
+  const reapRng = new Prng(master.nextUint32());
 
   const queue = new EventQueue();
   const trace = new Trace(300, opts.traceSink ?? null);
@@ -163,7 +186,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   queue.observe((t, label) => trace.add(t, `ev ${label}`));
 
   // ---- the cluster ----
-  const config = simConfig();
+  const config = mutation.config(simConfig(reap));
   const nodeCount = 3 + scenarioRng.int(4);
   const regionCount = 1 + scenarioRng.int(Math.min(3, nodeCount));
   const ids: NodeId[] = [];
@@ -202,6 +225,7 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   let backgroundErrors = 0;
   const clocks = new Map<NodeId, SkewedClock>();
   let membership: Membership | null = null;
+  const reapEvents: ReapEvent[] = [];
   const makeNode = (id: NodeId, rng: Prng): SimNode => {
     const slowDisk = rng.next() < 0.3;
     const clock = new SkewedClock(queue, Math.round((rng.next() * 2 - 1) * 200));
@@ -222,6 +246,9 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
       mutation,
       mutationRandom: mutationRng,
       log,
+      onReaped: (node, key, vv) => {
+        reapEvents.push({ node, key, vv, atMs: queue.now() });
+      },
       onBackgroundError: (err, what) => {
         backgroundErrors++;
         log(`background-error ${what}: ${(err as { code?: string }).code ?? (err as Error).message}`);
@@ -257,6 +284,12 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   faults.push(...planMembership(membershipRng, ids, regions, WORKLOAD_START_MS, loadEndMs, faults.length));
   const workload = new Workload(queue, nodes, history, log);
   workload.schedule(plan);
+  if (reap) {
+    const script = planReapScript(reapRng, ids, WORKLOAD_START_MS, loadEndMs, faults.length + 1000);
+    faults.push(script.outage);
+    workload.schedule(script.ops);
+    log(`reap script: ${script.outage.fault.kind} ${(script.outage.fault as { node: string }).node} at ${script.outage.atMs.toFixed(1)} ms, ${script.ops.length} ops`);
+  }
 
   const injector = new FaultInjector({ queue, hub, links, nodes, clocks, workload, log, membership: m });
   startNode = (n) => injector.startNode(n);
@@ -368,15 +401,43 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
   }
   if (convergedAt === null && converged()) convergedAt = queue.now();
 
+  // ---- 4b. reaping (reap runs): until no tombstone is left, then one more read of every opaque key ----
+  const tombstonesHeld = (): number => live().reduce((sum, n) => sum + n.tombstoneCount(), 0);
+  const finalReads: FinalRead[] = [];
+  if (reap && allUp()) {
+    await queue.run(() => tombstonesHeld() === 0 && commitsDone(), queue.now() + SETTLE_CAP_MS);
+    log(`reaping: ${tombstonesHeld()} tombstones left`);
+    if (tombstonesHeld() > 0) {
+      const left = live().flatMap((n) => [...n.replica.tombstoneKeys()].map((k) => {
+        const prefs = primariesOf(k);
+        const hint = live().filter((x) => x.replica.holdsHintFor(k)).map((x) => x.id);
+        return `${k} on ${n.id} (primaries ${prefs.join(',')}${prefs.includes(n.id) ? '' : '; not a primary'}${hint.length ? `; hints on ${hint.join(',')}` : ''})`;
+      }));
+      violations.push({ kind: 'tombstones-not-reaped', key: '-', detail: `${tombstonesHeld()} tombstones left with every node up: ${left.slice(0, 4).join('; ')}` });
+    }
+    // A few more hint ticks and reaper passes: whatever could come back has had its chance.
+    await queue.run(() => false, queue.now() + 5 * config.tombstoneReapIntervalMs);
+    const via0 = live();
+    for (const key of history.keys().filter((k) => k.startsWith('kv/'))) {
+      const via = via0[checkRng.int(via0.length)]!;
+      const read = via.coordinator.execute(key, { op: 'get' }, { r: config.n });
+      read.then((obj) => { finalReads.push({ key, node: via.id, obj }); }, (err: unknown) => {
+        violations.push({ kind: 'sweep-read-failed', key, detail: `final read through ${via.id}: ${(err as { code?: string }).code ?? String(err)}` });
+      });
+      await queue.runUntilSettled(read, queue.now() + SETTLE_CAP_MS);
+    }
+    await queue.run(commitsDone, queue.now() + SETTLE_CAP_MS);
+  }
+
   // ---- 5. checks ----
+  const checkInput = {
+    history,
+    replicasOf: (key: string) => primariesOf(key).map((id) => ({ node: id, obj: byId.get(id)!.own(key) })),
+    hintCounts: live().map((n) => ({ node: n.id, hints: n.hintCount() })),
+    reaped: reap,
+  };
   violations.push(...checkAvailability(history));
-  violations.push(
-    ...checkReplicas({
-      history,
-      replicasOf: (key) => primariesOf(key).map((id) => ({ node: id, obj: byId.get(id)!.own(key) })),
-      hintCounts: live().map((n) => ({ node: n.id, hints: n.hintCount() })),
-    }),
-  );
+  violations.push(...checkReplicas(checkInput), ...checkDeletes(checkInput, finalReads, reapEvents));
   // Expiry is judged by each node's own clock: read every session through every node.
   const sessionKeys = history.keys().filter((k) => k.startsWith('sess/'));
   for (const key of sessionKeys) {
@@ -405,6 +466,9 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
     seed,
     mutation: mutationName,
     antiEntropy: opts.antiEntropy !== false,
+    reap,
+    tombstonesReaped: nodes.reduce((sum, n) => sum + n.reaped(), 0),
+    tombstonesLeft: tombstonesHeld(),
     nodes: nodeCount,
     regions: regionCount,
     violations,
@@ -438,4 +502,28 @@ export async function runSimulation(opts: SimOptions): Promise<SimResult> {
 
 function digestOf(obj: StoredObject | undefined): string {
   return obj ? objectDigest(obj) : 'absent';
+}
+
+/**
+ * The reap runs' scripted schedule: one replica down for ten graces early in
+ * the load, every hot opaque key deleted (read, then delete with its
+ * context) while it is down, and read twice after it is back.
+ */
+function planReapScript(
+  random: Prng, ids: readonly NodeId[], startMs: number, loadEndMs: number, index: number,
+): { outage: ScheduledFault; ops: PlannedOp[] } {
+  const node = ids[random.int(ids.length)]!;
+  const atMs = startMs + (loadEndMs - startMs) * 0.15;
+  const downMs = 10 * SIM_GRACE_MS;
+  const outage: ScheduledFault = { index, atMs, fault: { kind: 'crash', node, downMs, when: 'now' } };
+  const op = (at: number, kind: PlannedOp['kind'], key: string): PlannedOp => ({
+    atMs: at, kind, key, via: random.next(), via2: random.next(), opts: {}, item: 'sku-0', qty: 1, fields: ['a'], delField: false, ttlMs: 1000,
+  });
+  const ops: PlannedOp[] = [];
+  const hot = Array.from({ length: 6 }, (_, i) => `kv/h${i}`);
+  hot.forEach((key, i) => ops.push(op(atMs - 80 + i * 5, 'put-blind', key)));
+  hot.forEach((key, i) => ops.push(op(atMs + 100 + i * 40, 'delete-after-read', key)));
+  const backMs = atMs + downMs;
+  for (const round of [0, 1]) hot.forEach((key, i) => ops.push(op(backMs + 30 + round * 400 + i * 20, 'get', key)));
+  return { outage, ops: ops.sort((a, b) => a.atMs - b.atMs) };
 }
