@@ -39,7 +39,7 @@ import { cartItems } from '../crdt/cart';
 import { sessionIsLive, sessionView } from '../crdt/session';
 import { isTombstoneOnly, type StoredObject } from '../crdt/stored-object';
 import type { ClientOp, RequestOptions } from '../replication/client-op';
-import { validateClientOp, validateKey, validateRequestOptions } from '../replication/wire-validate';
+import { opIdOf, validateClientOp, validateKey, validateRequestOptions } from '../replication/wire-validate';
 import {
   decodeFrame, encodeEnvelope, FRAME_HEADER_BYTES_MAX, KIND_ERROR, KIND_ONE_WAY, KIND_REPLY, KIND_REQUEST,
   type Envelope,
@@ -60,8 +60,6 @@ export const CLIENT_PATH = '/client';
 // ---- bounds of client input beyond wire-validate.ts ----
 
 const CONTENT_TYPE_CHARS_MAX = 256;
-/** Longest operation id a client may name (the peer protocol's bound). */
-const OP_ID_CHARS_MAX = 200;
 /** How deep a session field's JSON value may nest. */
 const JSON_DEPTH_MAX = 64;
 /** Keys a scan page may examine before it returns (possibly with fewer keys than asked). */
@@ -230,7 +228,7 @@ class ClientApi {
         const key = validateKey(msg.key, config.limits);
         const op = checkClientOp(validateClientOp(msg.op), config.limits.keyBytesMax);
         const opts = validateRequestOptions(msg.opts === null ? undefined : msg.opts, config.n);
-        const opId = typeof msg.opId === 'string' && msg.opId.length > 0 && msg.opId.length <= OP_ID_CHARS_MAX ? msg.opId : undefined;
+        const opId = opIdOf(msg.opId);
         const done = opId === undefined
           ? await this.host.coordinator.run(key, op, opts)
           : await this.host.coordinator.executeForwarded(opId, key, op, opts);

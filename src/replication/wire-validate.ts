@@ -127,6 +127,14 @@ export function validateQuorumValue(name: string, v: unknown, n: number): number
   return num as number;
 }
 
+/** Longest operation id (Coordinator.executeForwarded) a peer or a client may name. */
+export const OP_ID_CHARS_MAX = 200;
+
+/** An operation id as sent, or undefined when absent or out of bounds (the operation then runs unnamed). */
+export function opIdOf(x: unknown): string | undefined {
+  return typeof x === 'string' && x.length > 0 && x.length <= OP_ID_CHARS_MAX ? x : undefined;
+}
+
 /** Bounds of a cart operation, the same through every API (HTTP, /client, forwarded). */
 export const CART_ITEM_CHARS_MAX = 256;
 export const CART_QTY_MAX = 1_000_000;
@@ -181,14 +189,16 @@ export function validatePeerMsg(x: unknown, limits: Limits, n: number): PeerMsg 
     case 'get':
       if (x.own !== undefined && typeof x.own !== 'boolean') bad('get');
       return { type: 'get', key: validateKey(x.key, limits), ...(x.own ? { own: true } : {}) };
-    case 'coord':
+    case 'coord': {
+      const opId = opIdOf(x.opId);
       return {
         type: 'coord',
         key: validateKey(x.key, limits),
         op: validateClientOp(x.op),
         opts: validateRequestOptions(x.opts, n),
-        ...(typeof x.opId === 'string' && x.opId.length > 0 && x.opId.length <= 200 ? { opId: x.opId } : {}),
+        ...(opId !== undefined ? { opId } : {}),
       };
+    }
     case 'tomb-check': {
       if (!Array.isArray(x.keys) || !Array.isArray(x.tombs) || x.keys.length !== x.tombs.length || x.keys.length > TOMB_CHECK_KEYS_MAX) {
         bad('tomb-check');
