@@ -7,9 +7,10 @@
  * Writes use consistency `local`: the region's own replica acknowledges, the
  * other regions get the write at once or as durable hints, so a region cut off
  * from the others still takes every add and remove (DESIGN.md Regions).
- * Reads try the default (global) quorum first, which merges replicas and
- * repairs stale ones; when the region is cut off that quorum fails at once
- * (503) and the read falls back to the local replica, and says so.
+ * Reads try a strict global quorum first (`strict=1`), which merges replicas
+ * and repairs stale ones; when the region is cut off that quorum fails at once
+ * (503; without `strict` the node would answer degraded with whatever replied)
+ * and the read falls back to the local replica, and says so.
  */
 import { UnreachableError } from '../src/core/errors';
 import type { ClusterView, NodeInfo } from './cluster-view';
@@ -34,14 +35,14 @@ export class HttpCartBackend implements CartBackend {
 
   async read(cartId: string, region: string): Promise<CartRead> {
     const node = await this.node(region);
-    const url = (consistency: string): string => `http://${node.addr}/carts/${encodeURIComponent(cartId)}?consistency=${consistency}`;
+    const url = (query: string): string => `http://${node.addr}/carts/${encodeURIComponent(cartId)}?${query}`;
     try {
-      const body = await fetchJson<{ items: Items }>(url('global'), { timeoutMs: this.timeoutMs });
+      const body = await fetchJson<{ items: Items }>(url('consistency=global&strict=1'), { timeoutMs: this.timeoutMs });
       return { items: body.items ?? {}, mode: 'quorum', node };
     } catch (err) {
       if (!(err instanceof NodeHttpError) || err.code !== 'RS_ERR_QUORUM') throw err;
     }
-    const body = await fetchJson<{ items: Items }>(url('local'), { timeoutMs: this.timeoutMs });
+    const body = await fetchJson<{ items: Items }>(url('consistency=local'), { timeoutMs: this.timeoutMs });
     return { items: body.items ?? {}, mode: 'local', node };
   }
 
