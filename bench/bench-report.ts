@@ -126,6 +126,12 @@ export function printReport(o: BenchOptions, rep: Report): void {
     const errs = rep.rounds.filter((r) => r.system === s.system).flatMap((r) => r.errorSamples);
     if (errs.length > 0) line(`  first errors: ${[...new Set(errs)].slice(0, 3).join(' | ')}`);
   }
+  const harness = rep.extra.harness as { opsPerS: number; clientCpuMsPerOp: number } | undefined;
+  if (harness !== undefined) {
+    line();
+    line(`bench harness alone (a no-op store, same callers): ${Math.round(harness.opsPerS)} ops/s, ` +
+      `client CPU ${harness.clientCpuMsPerOp.toFixed(4)} ms/op (included in each system's cli CPU above)`);
+  }
   if (rep.mode === 'compare' && rep.summaries.length === 2) {
     const [a, b] = rep.summaries as [SystemSummary, SystemSummary];
     line();

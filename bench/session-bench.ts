@@ -31,7 +31,7 @@ import {
 import { concatSamples, percentileCurve, summarize } from './latency-stats';
 import { LoopProbe, ownLoopDelay } from './loop-probe';
 import { RedisProcess, type RedisDurability } from './redis-process';
-import { preload, runWorkload, type Store, type WorkloadOptions, type WorkloadResult } from './session-workload';
+import { harnessFloor, preload, runWorkload, type Store, type WorkloadOptions, type WorkloadResult } from './session-workload';
 
 /** One system under test: a Store plus how to read the server side's CPU time and per-node figures. */
 interface System {
@@ -281,7 +281,8 @@ async function compareMode(ctx: RunContext): Promise<Report> {
     }
     const res = await alternate(ctx, systems, workloadOf(o), expiresIso());
     const dataBytes = cluster.dataBytes();
-    return { mode: 'compare', ...res, extra: { nodeDataBytes: dataBytes } };
+    const harness = await harnessFloor({ ...workloadOf(o), durationMs: Math.min(2000, o.duration * 1000) }, expiresIso());
+    return { mode: 'compare', ...res, extra: { nodeDataBytes: dataBytes, harness } };
   } finally {
     for (const s of systems) await s.close().catch(() => undefined);
     await cluster.stop();

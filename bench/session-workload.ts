@@ -17,7 +17,7 @@
  * are counted per time bucket, for percentiles and the throughput timeline.
  */
 import { performance } from 'node:perf_hooks';
-import type session from 'express-session';
+import session from 'express-session';
 import { Prng } from '../src/core/prng';
 
 export type Store = session.Store;
@@ -168,4 +168,30 @@ export async function runWorkload(
     ops, errors, errorSamples, elapsedMs, getUs: getUs.toArray(), setUs: setUs.toArray(), timeline, bucketMs,
     clientCpuMs: (cpu.user + cpu.system) / 1000,
   };
+}
+
+/**
+ * A Store that answers every call on the next turn and holds nothing: run
+ * through the workload, it measures the harness's own CPU per operation, so
+ * a report can show that neither system is capped by the client loop.
+ */
+export class NoopStore extends session.Store {
+  constructor(private readonly sample: session.SessionData) {
+    super();
+  }
+  override get(_sid: string, cb: (err: unknown, s?: session.SessionData | null) => void): void {
+    setImmediate(() => cb(null, this.sample));
+  }
+  override set(_sid: string, _s: session.SessionData, cb?: (err?: unknown) => void): void {
+    setImmediate(() => cb?.());
+  }
+  override destroy(_sid: string, cb?: (err?: unknown) => void): void {
+    setImmediate(() => cb?.());
+  }
+}
+
+/** The harness alone against a NoopStore for `durationMs`: ops/s and client CPU ms per operation. */
+export async function harnessFloor(o: WorkloadOptions, expiresIso: string): Promise<{ opsPerS: number; clientCpuMsPerOp: number }> {
+  const r = await runWorkload(new NoopStore(makeSession(0, o.valueBytes, 0, expiresIso)), o, expiresIso);
+  return { opsPerS: (r.ops / r.elapsedMs) * 1000, clientCpuMsPerOp: r.clientCpuMs / r.ops };
 }

@@ -337,11 +337,16 @@ export class Coordinator {
   }
 
   /**
-   * Read from the primaries (an unreachable one is replaced by the next
-   * fallback, which may hold a hint), answer once `needed` replies are in,
-   * then, when every reply is in, repair the primaries that answered with a
-   * stale version (read repair). Short of `needed` once every node asked
-   * has answered or failed, a non-strict read returns what did answer (this
+   * Read from `needed` replicas that count (this node first when it is one,
+   * then the preference order), not all N: R + W > N already makes the
+   * asked set meet every accepted write's, and each extra copy asked costs
+   * two peer messages. A replica that fails is replaced by the next primary
+   * not asked, then by the next fallback (which may hold a hint). Every
+   * READ_REPAIR_EVERY-th read asks all primaries, so read repair still
+   * reaches the replicas a quorum read skips (anti-entropy is the other
+   * path). Once `needed` replies are in the read answers; once every asked
+   * node has replied or failed, stale primaries among them are repaired.
+   * Short of `needed`, a non-strict read returns what did answer (this
    * node's own copy and hints included), and fails only when nothing did.
    */
   private read(
@@ -349,10 +354,10 @@ export class Coordinator {
   ): Promise<OpOutcome> {
     this.stats.reads += 1;
     const plan = this.plan(ring, partition, 'r', opts);
+    const { asked, spare } = this.readTargets(plan, this.stats.reads % READ_REPAIR_EVERY === 0);
     const replies: Reply[] = [];
-    const fallbacks = [...plan.fallbacks];
     let counted = 0;
-    let outstanding = plan.primaries.length;
+    let outstanding = asked.length;
     let answered = false;
     return new Promise((resolve, reject) => {
       const check = (): void => {
@@ -373,6 +378,14 @@ export class Coordinator {
         outstanding -= 1;
         check();
       };
+      const onFail = (): void => {
+        const next = spare.shift();
+        outstanding -= 1;
+        if (next !== undefined) {
+          outstanding += 1;
+          ask(next);
+        } else check();
+      };
       const ask = (node: NodeId): void => {
         if (node === this.d.self) {
           onReply(node, this.d.replica.read(key));
@@ -380,18 +393,32 @@ export class Coordinator {
         }
         this.d.network.request(node, { type: 'get', key }, this.d.config.requestTimeoutMs).then(
           (reply) => onReply(node, reply.type === 'get-ok' ? reply.obj : null),
-          () => {
-            const fb = fallbacks.shift();
-            outstanding -= 1;
-            if (fb !== undefined) {
-              outstanding += 1;
-              ask(fb);
-            } else check();
-          },
+          onFail,
         );
       };
-      for (const p of plan.primaries) ask(p);
+      for (const node of asked) ask(node);
     });
+  }
+
+  /**
+   * Who a read asks first, and who stands in, in order, for one that fails.
+   * Asked: `plan.needed` primaries that count, this node first, then those
+   * whose link is up, in preference order; all primaries when `everyone`.
+   */
+  private readTargets(plan: QuorumPlan, everyone: boolean): { asked: NodeId[]; spare: NodeId[] } {
+    if (everyone) return { asked: plan.primaries, spare: [...plan.fallbacks] };
+    const { self, network } = this.d;
+    const asked: NodeId[] = [];
+    const rest: NodeId[] = [];
+    if (plan.primaries.includes(self) && plan.counts(self)) asked.push(self);
+    for (const p of plan.primaries) if (p !== self && plan.counts(p) && network.isReachable(p)) pushUpTo(asked, rest, p, plan.needed);
+    for (const p of plan.primaries) {
+      if (asked.includes(p) || rest.includes(p)) continue;
+      if (plan.counts(p)) pushUpTo(asked, rest, p, plan.needed);
+      else rest.push(p);
+    }
+    for (const f of plan.fallbacks) rest.push(f);
+    return { asked, spare: rest };
   }
 
   /** A read short of R: what answered (at least one copy), or 503 when strict or nothing answered. */
@@ -479,6 +506,14 @@ export class Coordinator {
 }
 
 const FORWARDED_OPS_MAX = 10_000;
+/** One read in this many asks every primary, not only R of them (read repair's sample). */
+const READ_REPAIR_EVERY = 8;
+
+/** Appends `node` to `to` while it holds fewer than `max`, else to `overflow`. */
+function pushUpTo(to: NodeId[], overflow: NodeId[], node: NodeId, max: number): void {
+  if (to.length < max) to.push(node);
+  else overflow.push(node);
+}
 
 function mergeReplies(replies: readonly Reply[]): StoredObject | null {
   let merged: StoredObject | null = null;
