@@ -79,7 +79,7 @@ export interface NodeStatus {
   ringVersion: string;
   members: Array<{ id: string; addr: string; region: string; state: MemberState }>;
   partitions: { total: number; owned: number };
-  hints: { pending: number; stored: number; delivered: number; expiredDropped: number };
+  hints: { pending: number; stored: number; delivered: number };
   handoff: { active: number; done: number; total: number };
   quorum: { n: number; r: number; w: number; consistency: Consistency };
   /** What an acknowledgement of this node promises on disk (docs/operations.md, Durability). */
@@ -244,7 +244,7 @@ export class RingstoreNode implements FeatureHost {
       clock, reapedMemoryMs: config.tombstoneReapedMemoryMs, reapedMemoryMax: config.tombstoneReapedMemoryMax,
     });
     const handoff = new HintedHandoff(replica, storage, network, {
-      batchMax: config.hintBatchMax, timeoutMs: config.requestTimeoutMs, nowMs: () => clock.nowMs(),
+      batchMax: config.hintBatchMax, timeoutMs: config.requestTimeoutMs,
     });
     const ids = new IdMint(id, epoch);
     let node: RingstoreNode | null = null;
@@ -316,7 +316,6 @@ export class RingstoreNode implements FeatureHost {
         pending: this.replica.hintCount(),
         stored: this.coordinator.stats.hintsStored,
         delivered: this.handoff.delivered(),
-        expiredDropped: this.handoff.expiredDropped(),
       },
       handoff: { active: 0, done: 0, total: 0 },
       quorum: { n: this.config.n, r: this.config.r, w: this.config.w, consistency: this.consistency },

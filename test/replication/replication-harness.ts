@@ -61,7 +61,7 @@ export class ReplicationCluster {
         regionOf: (x) => regionOf.get(x), config: this.config, defaultConsistency: opts.consistency ?? 'global',
         clock: this.clock, hlc: new Hlc(this.clock), ids: mint,
       });
-      const handoff = new HintedHandoff(replica, storage, network, { batchMax: 100, timeoutMs: 200, nowMs: () => this.clock.nowMs() });
+      const handoff = new HintedHandoff(replica, storage, network, { batchMax: 100, timeoutMs: 200 });
       const reaper = new TombstoneReaper({
         self: id, replica, network, ring: () => this.ring, n: this.config.n, clock: this.clock,
         graceMs: this.config.tombstoneGraceMs, batchMax: 500, timeoutMs: 200,

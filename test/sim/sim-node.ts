@@ -155,7 +155,6 @@ export class SimNode {
     const handoff = new HintedHandoff(replica, port, endpoint, {
       batchMax: d.config.hintBatchMax,
       timeoutMs: d.config.requestTimeoutMs,
-      nowMs: () => d.clock.nowMs(),
     });
     this.replica = replica;
     this.coordinator = coordinator;
