@@ -58,6 +58,8 @@ export interface MemberStatus {
   partitions: { total: number; owned: number };
   hints: { pending: number };
   keys: number;
+  /** The tombstone reaper's view (docs/operations.md, Tombstones). */
+  tombstones?: { held: number; reaped: number; confirmed: number };
   epoch: number;
   handoff: {
     active: number; done: number; total: number; keysSent: number; bytesSent: number; mbPerSec: number;
@@ -247,6 +249,105 @@ export class Writers {
   }
 }
 
+/**
+ * Deleters: each round PUTs a unique key through one running node and, once
+ * that is acknowledged, DELETEs it through another with the context the PUT
+ * returned, so the delete covers exactly that write. `deleted` holds the
+ * keys whose PUT and DELETE were both acknowledged: they must read absent
+ * on every replica for good. A key whose DELETE was not acknowledged is
+ * ambiguous and not owed either way.
+ */
+export class Deleters {
+  readonly deleted = new Set<string>();
+  puts = 0;
+  /** PUTs and DELETEs not acknowledged: answered with an error status, or cut off (node killed, not up yet). */
+  putsFailed = 0;
+  deletesFailed = 0;
+  readonly refusals: string[] = [];
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly c: MemberCluster,
+    private readonly opts: { workers: number; prefix: string; via: () => string[]; pauseMs?: number },
+  ) {}
+
+  start(): void {
+    for (let w = 0; w < this.opts.workers; w++) this.loops.push(this.loop(w));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.loops);
+  }
+
+  private async loop(w: number): Promise<void> {
+    for (let i = 0; !this.stopped; i++) {
+      const via = this.opts.via().filter((id) => this.c.running(id));
+      if (via.length === 0) {
+        await sleep(50);
+        continue;
+      }
+      const key = `${this.opts.prefix}-${w}-${i}`;
+      try {
+        const put = await fetch(this.c.url(via[(i * 5 + w) % via.length]!, `/kv/${key}`), {
+          method: 'PUT', body: `${w}:${i}`, headers: { 'Content-Type': 'text/plain' }, signal: AbortSignal.timeout(10_000),
+        });
+        await put.arrayBuffer();
+        const context = put.headers.get('x-ringstore-context');
+        if (put.status < 200 || put.status >= 300 || context === null) {
+          this.putsFailed++;
+          if (this.refusals.length < 10) this.refusals.push(`PUT ${put.status}`);
+          continue;
+        }
+        this.puts++;
+        const del = await fetch(this.c.url(via[(i * 5 + w + 1) % via.length]!, `/kv/${key}`), {
+          method: 'DELETE', headers: { 'X-Ringstore-Context': context }, signal: AbortSignal.timeout(10_000),
+        });
+        await del.arrayBuffer();
+        if (del.status >= 200 && del.status < 300) this.deleted.add(key);
+        else {
+          this.deletesFailed++;
+          if (this.refusals.length < 10) this.refusals.push(`DELETE ${del.status}`);
+        }
+      } catch {
+        if (this.deleted.size + this.deletesFailed < this.puts) this.deletesFailed++;
+        else this.putsFailed++;
+      }
+      if (this.opts.pauseMs) await sleep(this.opts.pauseMs);
+    }
+  }
+}
+
+/** Read every deleted key back through `via` with r=`r`; returns those that do not read 404. */
+export async function readBackDeleted(c: MemberCluster, deleted: Set<string>, via: string[], r: number, concurrency = 16): Promise<string[]> {
+  const keys = [...deleted];
+  const bad: string[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < keys.length) {
+      const key = keys[next++]!;
+      const node = via[next % via.length]!;
+      let status = 0;
+      let why = '';
+      for (let attempt = 0; attempt < 3 && status !== 404; attempt++) {
+        try {
+          const res = await fetch(c.url(node, `/kv/${key}?r=${r}`), { signal: AbortSignal.timeout(10_000) });
+          status = res.status;
+          why = `${res.status} ${(await res.text()).slice(0, 80)}`;
+          if (status !== 503 && status !== 404) break;
+          if (status === 503) await sleep(200);
+        } catch (err) {
+          why = (err as Error).message;
+          await sleep(100);
+        }
+      }
+      if (status !== 404) bad.push(`${key} via ${node}: ${why}`);
+    }
+  }));
+  return bad;
+}
+
 /** Read every key back through `via` with r=`r`; returns the keys whose value is missing or wrong. */
 export async function readBack(
   c: MemberCluster, written: Map<string, string>, via: string[], r: number, concurrency = 16,
@@ -316,6 +417,29 @@ export async function replicaCopiesMissing(c: MemberCluster, written: Map<string
   } finally {
     for (const s of stores.values()) await s.close();
   }
+}
+
+/**
+ * Open every stopped node's SQLite file and list the (key, node) copies of
+ * deleted keys that still hold a live value (a tombstone, or nothing once
+ * reaped, is what a delete leaves).
+ */
+export async function deletedCopiesLive(c: MemberCluster, deleted: Set<string>): Promise<string[]> {
+  const live: string[] = [];
+  for (const s of c.specs) {
+    const file = path.join(s.dataDir, 'ringstore.db');
+    if (!fs.existsSync(file)) continue;
+    const store = await SqliteStorage.open<StoredObject>(file);
+    try {
+      for (const key of deleted) {
+        const own = store.get(key);
+        if (own && opaqueBodies(own).length > 0) live.push(`${key}@${s.id}: ${opaqueBodies(own).join('|')}`);
+      }
+    } finally {
+      await store.close();
+    }
+  }
+  return live;
 }
 
 function ringFromMeta(store: SqliteStorage<StoredObject>): Ring {

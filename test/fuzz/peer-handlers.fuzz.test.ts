@@ -28,8 +28,15 @@ const TEMPLATES: Record<string, { msg: Record<string, unknown>; paths: string[][
       ['obj', 'dvv', 'siblings', '0', 'dot'], ['obj', 'dvv', 'siblings', '0', 'value'], ['obj', 'dvv', 'siblings', '0', 'value', 'b'], ['hintFor']],
   },
   'put-cart': {
-    msg: { type: 'put', key: 'fuzz/cart', obj: { kind: 'cart', c: { adds: { u1: ['i', 1] }, removed: ['u0'] } } },
-    paths: [['obj', 'c'], ['obj', 'c', 'adds'], ['obj', 'c', 'adds', 'u1'], ['obj', 'c', 'adds', 'u1', '1'], ['obj', 'c', 'removed'], ['obj', 'c', 'removed', '0']],
+    msg: { type: 'put', key: 'fuzz/cart', obj: { kind: 'cart', c: { entries: [['a~1', 2, 'i', 1]], vv: { 'a~1': 2 }, cloud: [['b~1', 3]] } } },
+    paths: [['obj', 'c'], ['obj', 'c', 'entries'], ['obj', 'c', 'entries', '0'], ['obj', 'c', 'entries', '0', '0'], ['obj', 'c', 'entries', '0', '1'],
+      ['obj', 'c', 'entries', '0', '2'], ['obj', 'c', 'entries', '0', '3'], ['obj', 'c', 'vv'], ['obj', 'c', 'vv', 'a~1'], ['obj', 'c', 'cloud'],
+      ['obj', 'c', 'cloud', '0'], ['obj', 'c', 'cloud', '0', '1']],
+  },
+  // A peer still running the format before ORSWOT sends {adds, removed}; the node migrates it (wire-validate.ts).
+  'put-cart-legacy': {
+    msg: { type: 'put', key: 'fuzz/cart-legacy', obj: { kind: 'cart', c: { adds: { 'u~1~2': ['i', 1] }, removed: ['u~1~1'] } } },
+    paths: [['obj', 'c'], ['obj', 'c', 'adds'], ['obj', 'c', 'adds', 'u~1~2'], ['obj', 'c', 'adds', 'u~1~2', '1'], ['obj', 'c', 'removed'], ['obj', 'c', 'removed', '0']],
   },
   'put-session': {
     msg: { type: 'put', key: 'fuzz/sess', obj: { kind: 'session', s: { fields: { f: { v: 1, t: 1, n: 'a' } }, expiresAtMs: 1, touchedAtMs: 1, destroyed: false } } },

@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { ManualClock } from '../../src/core/clock';
 import { asNodeId } from '../../src/core/ids';
+import { cartAddDelta } from '../../src/crdt/cart';
 import { emptySession, sessionDestroy, sessionWrite, SESSION_TOMBSTONE_GRACE_MS } from '../../src/crdt/session';
 import type { StoredObject } from '../../src/crdt/stored-object';
 import { MemoryStorage } from '../../src/storage/memory-storage';
@@ -49,7 +50,7 @@ describe('node/ttl-sweeper over MemoryStorage', () => {
       ...range(200, (i) => [`sess:live${i}`, session(T0 + 60_000 + i)]),
       ...range(50, (i) => [`sess:gone${i}`, session(T0 - 3000, true)]),
       ...range(10, (i) => [`sess:logout${i}`, session(T0 + 60_000, true)]),
-      ['cart/x', { kind: 'cart', c: { adds: { e1: ['sku', 1] }, removed: [] } } as unknown as StoredObject],
+      ['cart/x', { kind: 'cart', c: cartAddDelta('sku', 1, 'n1~0', 1) }],
     ]);
   });
 

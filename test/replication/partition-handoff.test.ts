@@ -9,7 +9,7 @@ import { DEFAULT_CONFIG, type NodeConfig } from '../../src/core/config';
 import { ManualClock } from '../../src/core/clock';
 import { asNodeId, type NodeId } from '../../src/core/ids';
 import { Hlc } from '../../src/clock/hlc';
-import { cartItems } from '../../src/crdt/cart';
+import { cartAddDelta, cartItems } from '../../src/crdt/cart';
 import { mergeObjects, objectDigest, type StoredObject } from '../../src/crdt/stored-object';
 import { partitionOf } from '../../src/ring/partitioner';
 import { preferenceList } from '../../src/ring/preference-list';
@@ -363,7 +363,7 @@ describe(`replication/partition-handoff (Dynamo 4.9; seed ${SEED})`, function ()
     let key = '';
     for (let i = 0; !key; i++) if (partitionOf(`late${i}`, 64) === plan.partition) key = `late${i}`;
     // A coordinator still on the old ring writes there.
-    await c.node(old).replica.apply(key, { kind: 'cart', c: { adds: { e1: ['sku', 2] }, removed: [] } } as unknown as StoredObject);
+    await c.node(old).replica.apply(key, { kind: 'cart', c: cartAddDelta('sku', 2, `${old}~0`, 1) });
     assert.ok(c.node(old).storage.get(key));
     await c.settle();
     c.assertPlaced([key], after);

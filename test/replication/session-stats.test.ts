@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { asNodeId, asPartitionId, type NodeId } from '../../src/core/ids';
+import { cartAddDelta } from '../../src/crdt/cart';
 import { emptySession, sessionDestroy, sessionWrite } from '../../src/crdt/session';
 import type { StoredObject } from '../../src/crdt/stored-object';
 import { buildRing } from '../../src/ring/ring';
@@ -58,7 +59,7 @@ describe('replication/session-stats (DESIGN.md: /admin/sessions/stats)', () => {
     b.add(obj({ ttlMs: 30_000, idleMs: 5_000, destroyed: true }));
     b.add(obj({ ttlMs: 0, idleMs: 5_000, destroyed: false })); // expires exactly now: absent
     b.add(obj({ ttlMs: -1, idleMs: 5_000, destroyed: false }));
-    b.add({ kind: 'cart', c: { adds: {}, removed: [] } } as unknown as StoredObject);
+    b.add({ kind: 'cart', c: cartAddDelta('sku', 1, 'n1~0', 1) });
     b.add(undefined);
     const s = finishStats(b.result(), cov());
     assert.equal(s.active, 1);

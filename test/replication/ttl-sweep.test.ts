@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { asPartitionId } from '../../src/core/ids';
+import { cartAddDelta } from '../../src/crdt/cart';
 import { emptySession, sessionDestroy, sessionSweepableAtMs, sessionTouch, sessionWrite, SESSION_TOMBSTONE_GRACE_MS, type SessionState } from '../../src/crdt/session';
 import type { StoredObject } from '../../src/crdt/stored-object';
 import { SweepWindow } from '../../src/replication/sweep-window';
@@ -19,7 +20,7 @@ function session(expiresAtMs: number, destroyed = false): StoredObject {
   return { kind: 'session', s };
 }
 
-const cart: StoredObject = { kind: 'cart', c: { adds: {}, removed: [] } } as unknown as StoredObject;
+const cart: StoredObject = { kind: 'cart', c: cartAddDelta('sku', 1, 'n1~0', 1) };
 
 describe('replication/ttl-sweep (docs/sessions-ttl.md: sweeps)', () => {
   it('removes a session whose expiry has passed, as expired', () => {
