@@ -31,8 +31,9 @@
  * are migrated where they are decoded (cartFromLegacy).
  *
  * Written by hand rather than on yjs: a Y.Doc keeps a delete set and item
- * structs for every add it ever saw (a measured comparison is still to be
- * done: issue 14), its client ids are random 32-bit numbers whose collision corrupts a
+ * structs for every add it ever saw (measured in docs/architecture.md, `npm
+ * run bench:cart`: 9,984 B after 3,000 add/remove rounds against 64 B here,
+ * and milliseconds per merge against under a microsecond), its client ids are random 32-bit numbers whose collision corrupts a
  * document, and every merge would decode a document.
  */
 import { assert } from '../core/assert';
