@@ -1,26 +1,21 @@
 /**
  * The production Network (DESIGN.md layer 7): peer links over WebSocket (ws)
- * with msgpack frames (frame-codec.ts).
+ * with msgpack frames (frame-codec.ts). This file is the composition: it
+ * dials and keeps the links and routes requests, replies and one-way messages
+ * over them. The opening of each link (hello, authentication) is
+ * link-auth.ts, injected faults region-faults.ts, messages to itself
+ * self-delivery.ts, request timeouts request-deadlines.ts, and one socket's
+ * queue and batching peer-link.ts.
  *
  * Each node dials one outgoing link per peer, lazily on the first message,
  * and keeps it up afterwards, redialling with exponential backoff and jitter
  * when it drops. Its requests and one-way messages go out on that link and the
  * peer answers on the same socket; requests from the peer arrive on the
  * peer's own outgoing link (an incoming link here) and are answered there. An
- * incoming link has no identity until its first envelope, a hello
- * `{ type: 'hello', id, addr, region }`; that id is the `from` of everything
- * it carries.
- *
- * Authentication (peer-auth.ts, docs/security.md): with a cluster `secret`,
- * the hello carries a nonce and each link runs a mutual HMAC
- * challenge-response before anything else. The acceptor dispatches nothing
- * from a link (and tells onHello listeners nothing, so the peer cannot join)
- * until the dialler proved it knows the secret; the dialler holds its queue
- * (peer-link.ts) until the acceptor proved it first. A peer that fails,
- * stalls, or sends anything out of turn is refused: logged at warn, counted
- * in `authFailures`, its socket closed with 1008. Without a secret the hello
- * is trusted, as on a private network. With `tls`, links are dialled as wss
- * and the proofs are bound to the TLS session.
+ * incoming link has no identity until its hello (peer-hello.ts); that id is
+ * the `from` of everything it carries. With a cluster `secret` every link
+ * authenticates before it carries anything (link-auth.ts, docs/security.md);
+ * with `tls`, links are dialled as wss.
  *
  * Connection limits: at most handshakesPerAddressMax links from one IP may
  * be in their handshake at once (more get HTTP 429 at the upgrade), and an
@@ -46,13 +41,11 @@
  * they are queued. The region of a peer comes from addPeer() or its hello.
  */
 import type * as http from 'node:http';
-import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { assert } from '../core/assert';
 import {
   BadFrameError,
-  BadRequestError,
   ClosedError,
   TimeoutError,
   UnreachableError,
@@ -66,7 +59,6 @@ import {
   decodeFrame,
   encodeEnvelope,
   FRAME_HEADER_BYTES_MAX,
-  frameOf,
   KIND_ERROR,
   KIND_ONE_WAY,
   KIND_REPLY,
@@ -75,14 +67,19 @@ import {
 } from './frame-codec';
 import { callHandler, type Answer } from './handler-call';
 import { silentLogger, type Logger } from './logger';
-import {
-  asAuthChallenge, asAuthProof, authProof, channelBinding, checkClusterSecret, isNonce, newNonce, proofMatches,
-  type AuthChallenge, type AuthProof,
-} from './peer-auth';
+import { LinkAuth } from './link-auth';
+import { channelBinding, checkClusterSecret } from './peer-auth';
+import type { Hello } from './peer-hello';
 import { PeerLink, type LinkCounters, type PeerLinkOptions, type PeerTraffic } from './peer-link';
-import { zeroMask } from './ws-mask';
 import type { PeerNetwork } from './peer-network';
+import { RegionFaults, type Faults } from './region-faults';
 import { errorBodyOf, RemoteError } from './remote-error';
+import { RequestDeadlines, TimedRequest } from './request-deadlines';
+import { SelfDelivery } from './self-delivery';
+import { zeroMask } from './ws-mask';
+
+export type { Faults } from './region-faults';
+export type { Hello } from './peer-hello';
 
 export interface WsNetworkOptions {
   self: NodeId;
@@ -134,12 +131,6 @@ export interface WsNetworkOptions {
 
 export type LinkState = 'idle' | 'connecting' | 'open' | 'backoff';
 
-/** POST /admin/faults body: per-region extra delay and regions cut off. */
-export interface Faults {
-  delayMs?: Record<string, number>;
-  cut?: string[];
-}
-
 export interface PeerLinkStats {
   addr: string;
   region: string | null;
@@ -171,32 +162,6 @@ export interface WsNetworkStats extends LinkCounters {
   peers: Record<string, PeerLinkStats>;
 }
 
-export interface Hello {
-  type: 'hello';
-  id: NodeId;
-  addr: string;
-  region: string | null;
-  /** The dialler's handshake nonce, present when it has a cluster secret. */
-  nonce?: Uint8Array;
-}
-
-/** An accepted link whose peer has not been identified yet. */
-interface IncomingHandshake {
-  ip: string;
-  remote: string;
-  binding: Buffer;
-  /** The hello, once it arrived (with a secret: waiting for the proof). */
-  hello: Hello | null;
-  serverNonce: Buffer | null;
-}
-
-/** A dialled link waiting for the acceptor's proof. */
-interface OutgoingHandshake {
-  clientNonce: Buffer;
-  binding: Buffer;
-  timer: NodeJS.Timeout | null;
-}
-
 interface OutgoingPeer {
   id: NodeId;
   addr: string;
@@ -210,9 +175,32 @@ interface OutgoingPeer {
   lastError: string | null;
 }
 
+/**
+ * A request on a peer link: the entry in the link's pending map (settled
+ * there by the reply or the link's end) and in the network's deadlines.
+ */
+class LinkRequest<M extends PeerMessage> extends TimedRequest<M> {
+  constructor(
+    deadlines: RequestDeadlines,
+    readonly link: PeerLink,
+    readonly id: number,
+    readonly type: string,
+    readonly to: NodeId,
+    readonly addr: string,
+    readonly timeoutMs: number,
+  ) {
+    super(deadlines);
+  }
+
+  expire(): void {
+    if (!this.link.pending.delete(this.id)) return;
+    this.reject(this.link.isOpen
+      ? new TimeoutError(`${this.type} request to ${this.to} got no reply within ${this.timeoutMs} ms`)
+      : new UnreachableError(`could not connect to ${this.to} at ${this.addr} within ${this.timeoutMs} ms`));
+  }
+}
+
 const HIGH_WATER_BYTES = 1024 * 1024;
-const NODE_ID_CHARS_MAX = 256;
-const ADDR_CHARS_MAX = 1024;
 
 export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   readonly self: NodeId;
@@ -224,7 +212,6 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   private readonly reconnectBaseMs: number;
   private readonly reconnectMaxMs: number;
   private readonly connectTimeoutMs: number;
-  private readonly helloTimeoutMs: number;
   private readonly random: Random;
   private path: string;
   private readonly wss: WebSocketServer;
@@ -242,22 +229,18 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   private readonly incoming = new Set<PeerLink>();
   /** Regions of peers, from addPeer() or their hello. */
   private readonly regions = new Map<NodeId, string>();
-  /** Requests this node sent to itself (answered without a socket). */
-  private readonly selfPending = new Map<number, { reject(err: Error): void; timer: NodeJS.Timeout }>();
+  private readonly faultSet = new RegionFaults();
+  /** Timeouts of every request in flight, self-requests included: one timer. */
+  private readonly deadlines = new RequestDeadlines();
+  private readonly selfDelivery: SelfDelivery<M>;
+  private readonly auth: LinkAuth;
   private readonly heldTimers = new Set<NodeJS.Timeout>();
   private readonly pingTimer: NodeJS.Timeout | null;
-  private cutRegions = new Set<string>();
-  private delayedRegions = new Map<string, number>();
   private nextId = 1;
   private closed = false;
-  private readonly helloPart: Buffer;
-  private readonly secret: Uint8Array | null;
   private readonly tls: { ca?: string | Buffer } | null;
   private readonly linksPerPeerMax: number;
   private readonly handshakesPerAddressMax: number;
-  private readonly inHandshakes = new Map<PeerLink, IncomingHandshake>();
-  private readonly outHandshakes = new Map<PeerLink, OutgoingHandshake>();
-  private readonly handshakesByIp = new Map<string, number>();
 
   constructor(opts: WsNetworkOptions) {
     assert(opts.frameBytesMax > FRAME_HEADER_BYTES_MAX + 64, 'frameBytesMax is too small for any message');
@@ -269,10 +252,8 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     this.reconnectBaseMs = opts.reconnectBaseMs ?? 100;
     this.reconnectMaxMs = opts.reconnectMaxMs ?? 5000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
-    this.helloTimeoutMs = opts.helloTimeoutMs ?? 5000;
     this.random = opts.random ?? prngFor(opts.self);
     this.path = opts.path ?? '/peer';
-    this.secret = opts.secret === undefined ? null : checkClusterSecret(opts.secret);
     this.tls = opts.tls ?? null;
     this.linksPerPeerMax = opts.linksPerPeerMax ?? 4;
     this.handshakesPerAddressMax = opts.handshakesPerAddressMax ?? 16;
@@ -290,8 +271,26 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       counters: this.counters,
     };
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.frameBytesMax, perMessageDeflate: false });
-    const hello: Hello = { type: 'hello', id: opts.self, addr: opts.selfAddr, region: this.region };
-    this.helloPart = encodeEnvelope([KIND_ONE_WAY, 0, hello]);
+    this.auth = new LinkAuth({
+      self: opts.self,
+      selfAddr: opts.selfAddr,
+      region: this.region,
+      secret: opts.secret === undefined ? null : checkClusterSecret(opts.secret),
+      helloTimeoutMs: opts.helloTimeoutMs ?? 5000,
+      log: this.log,
+      opened: (link) => this.outgoingOpened(link),
+      identified: (link, hello) => this.identify(link, hello),
+      onRefused: () => { this.counters.authFailures++; },
+    });
+    this.selfDelivery = new SelfDelivery<M>({
+      self: opts.self,
+      log: this.log,
+      deadlines: this.deadlines,
+      pack: (env) => this.pack(env),
+      nextId: () => this.nextId++,
+      handler: () => this.handler,
+      isClosed: () => this.closed,
+    });
     const pingIntervalMs = opts.pingIntervalMs ?? 5000;
     this.pingTimer = pingIntervalMs > 0 ? setInterval(() => this.pingAll(), pingIntervalMs) : null;
     this.pingTimer?.unref();
@@ -329,7 +328,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       return true;
     }
     const ip = req.socket.remoteAddress ?? 'unknown';
-    const inHandshake = this.handshakesByIp.get(ip) ?? 0;
+    const inHandshake = this.auth.inProgressFrom(ip);
     if (inHandshake >= this.handshakesPerAddressMax) {
       this.counters.linksRefused++;
       this.log.warn({ remote: ip, handshakes: inHandshake }, `refusing peer link from ${ip}: ${inHandshake} handshakes from it already in progress`);
@@ -401,7 +400,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   request(to: NodeId, msg: M, timeoutMs: number): Promise<M> {
     assert(Number.isFinite(timeoutMs) && timeoutMs > 0, `request timeout must be positive, got ${timeoutMs}`);
     if (this.closed) return Promise.reject(new ClosedError('peer network'));
-    if (to === this.self) return this.requestSelf(msg, timeoutMs);
+    if (to === this.self) return this.selfDelivery.request(msg, timeoutMs);
     const peer = this.outgoing.get(to);
     if (peer === undefined) return Promise.reject(new UnreachableError(`unknown peer ${to}`));
     const delayMs = this.delayTo(to);
@@ -420,24 +419,18 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       return Promise.reject(err);
     }
     const link = this.linkTo(peer);
-    return new Promise<M>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!link.pending.delete(id)) return;
-        reject(link.isOpen
-          ? new TimeoutError(`${msg.type} request to ${to} got no reply within ${timeoutMs} ms`)
-          : new UnreachableError(`could not connect to ${to} at ${peer.addr} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      link.pending.set(id, { resolve: resolve as (m: PeerMessage) => void, reject, timer });
-      this.transmit(link, part, delayMs, () => {
-        link.settle(id, null, new UnreachableError(`link to ${to} is congested: ${link.queuedBytes} bytes queued`));
-      });
-    });
+    // One object per request: no timer, and no closure (request-deadlines.ts).
+    const r = new LinkRequest<M>(this.deadlines, link, id, msg.type, to, peer.addr, timeoutMs);
+    link.pending.set(id, r);
+    this.deadlines.track(r, timeoutMs);
+    this.transmit(link, part, delayMs, r);
+    return r.promise;
   }
 
   send(to: NodeId, msg: M): void {
     if (this.closed) return;
     if (to === this.self) {
-      this.sendSelf(msg);
+      this.selfDelivery.send(msg);
       return;
     }
     const peer = this.outgoing.get(to);
@@ -455,27 +448,15 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       this.log.error({ peer: to, type: msg.type, err: (err as Error).message }, 'one-way message not sent');
       return;
     }
-    this.transmit(this.linkTo(peer), part, delayMs, () => { this.counters.messagesDropped++; });
+    this.transmit(this.linkTo(peer), part, delayMs, null);
   }
 
   // ---- faults ----
 
   /** Replace the injected faults (DESIGN.md POST /admin/faults). */
   setFaults(faults: Faults): void {
-    const delays = new Map<string, number>();
-    for (const [region, ms] of Object.entries(faults.delayMs ?? {})) {
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-        throw new BadRequestError(`delay for region ${JSON.stringify(region)} must be a number of ms >= 0`);
-      }
-      if (ms > 0) delays.set(region, ms);
-    }
-    const cut = faults.cut ?? [];
-    if (!Array.isArray(cut) || !cut.every((r) => typeof r === 'string')) {
-      throw new BadRequestError('cut must be a list of region names');
-    }
-    this.delayedRegions = delays;
-    this.cutRegions = new Set(cut);
-    this.log.info({ delayMs: Object.fromEntries(delays), cut }, 'injected faults set');
+    this.faultSet.set(faults);
+    this.log.info(this.faultSet.describe(), 'injected faults set');
     for (const peer of this.outgoing.values()) this.announce(peer);
   }
 
@@ -484,7 +465,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   }
 
   faults(): { delayMs: Record<string, number>; cut: string[] } {
-    return { delayMs: Object.fromEntries(this.delayedRegions), cut: [...this.cutRegions] };
+    return this.faultSet.describe();
   }
 
   // ---- lifecycle and stats ----
@@ -497,17 +478,14 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     for (const t of this.heldTimers) clearTimeout(t);
     this.heldTimers.clear();
     const err = new ClosedError('peer network');
-    for (const [id, p] of this.selfPending) {
-      clearTimeout(p.timer);
-      p.reject(err);
-      this.selfPending.delete(id);
-    }
+    this.selfDelivery.rejectAll(err);
     const links: PeerLink[] = [...this.incoming];
     for (const peer of this.outgoing.values()) {
       if (peer.redialTimer) clearTimeout(peer.redialTimer);
       if (peer.link) links.push(peer.link);
     }
     for (const link of links) link.close(1001, 'node shutting down', err);
+    this.deadlines.stop(); // every request was rejected just now
     await Promise.all(links.map((l) => l.whenClosed()));
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
@@ -561,33 +539,27 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       handshakeTimeout: this.connectTimeoutMs,
       ...(this.tls === null ? {} : { rejectUnauthorized: true, ...(this.tls.ca === undefined ? {} : { ca: this.tls.ca }) }),
     });
-    const secured = this.secret !== null;
     const link: PeerLink = new PeerLink(ws, 'out', peer.id, `${peer.id} at ${peer.addr}`, {
       ...this.linkOptions,
-      held: secured,
-      onOpen: () => (secured ? this.sendAuthHello(link) : this.outgoingOpened(peer, link)),
+      held: this.auth.secured,
+      onOpen: () => this.auth.sendHello(link),
       onFrame: (l, data, isBinary) => this.receive(l, data, isBinary),
       onClose: () => {
-        this.endOutgoingHandshake(link);
+        this.auth.endOutgoing(link);
         this.outgoingClosed(peer, link);
       },
     });
     link.traffic = this.trafficOf(peer.id);
-    if (secured) {
-      const hs: OutgoingHandshake = { clientNonce: newNonce(), binding: Buffer.alloc(0), timer: null };
-      this.outHandshakes.set(link, hs);
-      // ws emits 'upgrade' before 'open': the binding is known when the hello goes out.
-      ws.once('upgrade', (res: http.IncomingMessage) => { hs.binding = channelBinding(res.socket as net.Socket); });
-    } else {
-      link.enqueue(this.helloPart); // always the first envelope on the socket
-    }
+    this.auth.beginOutgoing(link, ws);
     peer.link = link;
     peer.state = 'connecting';
     return link;
   }
 
-  private outgoingOpened(peer: OutgoingPeer, link: PeerLink): void {
-    if (peer.link !== link) return;
+  /** A dialled link finished its handshake (link-auth.ts): the peer is up. */
+  private outgoingOpened(link: PeerLink): void {
+    const peer = link.peer === null ? undefined : this.outgoing.get(link.peer);
+    if (peer === undefined || peer.link !== link) return;
     peer.state = 'open';
     peer.attempt = 0;
     peer.lastError = null;
@@ -622,64 +594,6 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     }, delayMs);
     peer.redialTimer.unref();
     this.announce(peer);
-  }
-
-  /** The socket is open: send the hello with our nonce, and wait for the acceptor's proof. */
-  private sendAuthHello(link: PeerLink): void {
-    const hs = this.outHandshakes.get(link);
-    if (hs === undefined) return;
-    const hello: Hello = { type: 'hello', id: this.self, addr: this.selfAddr, region: this.region, nonce: hs.clientNonce };
-    link.sendNow(encodeEnvelope([KIND_ONE_WAY, 0, hello]));
-    hs.timer = setTimeout(() => {
-      this.refuse(link, link.label, `it did not authenticate within ${this.helloTimeoutMs} ms (does it have the cluster secret?)`);
-    }, this.helloTimeoutMs);
-    hs.timer.unref();
-  }
-
-  /**
-   * The acceptor's challenge arrived on a dialled link: check its proof, send
-   * ours, and only then let the queue go and call the link up.
-   */
-  private answerChallenge(link: PeerLink, hs: OutgoingHandshake, envelopes: Envelope[]): void {
-    const secret = this.secret as Uint8Array;
-    const first = envelopes[0];
-    const challenge: AuthChallenge | null = first[0] === KIND_ONE_WAY ? asAuthChallenge(first[2]) : null;
-    if (challenge === null || envelopes.length > 1) {
-      this.refuse(link, link.label, 'it answered the hello with something other than an authentication challenge');
-      return;
-    }
-    const expected = authProof(secret, 'server', hs.clientNonce, challenge.nonce, this.self, hs.binding);
-    if (!proofMatches(expected, challenge.proof)) {
-      const tlsHere = hs.binding.length > 0;
-      this.refuse(link, link.label, challenge.tls !== tlsHere
-        ? `its proof does not match: TLS is terminated between the nodes (${tlsHere ? 'TLS here, plain there' : 'plain here, TLS there'})`
-        : 'its proof does not match: it does not know the cluster secret');
-      return;
-    }
-    const proof: AuthProof = {
-      type: 'auth-proof', proof: authProof(secret, 'client', hs.clientNonce, challenge.nonce, this.self, hs.binding),
-    };
-    link.sendNow(encodeEnvelope([KIND_ONE_WAY, 0, proof]));
-    this.endOutgoingHandshake(link);
-    link.release();
-    const peer = link.peer === null ? undefined : this.outgoing.get(link.peer);
-    if (peer !== undefined) this.outgoingOpened(peer, link);
-  }
-
-  private endOutgoingHandshake(link: PeerLink): void {
-    const hs = this.outHandshakes.get(link);
-    if (hs === undefined) return;
-    if (hs.timer) clearTimeout(hs.timer);
-    this.outHandshakes.delete(link);
-  }
-
-  /** Refuse a link in either direction for a failed, stalled or out-of-turn handshake. */
-  private refuse(link: PeerLink, remote: string, why: string): void {
-    if (link.isClosed) return;
-    this.counters.authFailures++;
-    const what = link.direction === 'in' ? `from ${remote}` : `to ${link.label}`;
-    this.log.warn({ remote, direction: link.direction, reason: why }, `refusing peer link ${what}: ${why}`);
-    link.close(1008, 'authentication failed', new UnreachableError(`peer link ${what} refused: ${why}`));
   }
 
   /** Close a peer's link now (rejecting its requests with `err`) without a redial. */
@@ -723,97 +637,22 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       onFrame: (l, data, isBinary) => this.receive(l, data, isBinary),
       onClose: () => {
         this.incoming.delete(link);
-        const hs = this.inHandshakes.get(link);
-        if (hs !== undefined && hs.hello !== null && link.closeCode !== null) {
+        const hello = this.auth.helloAwaitingProof(link);
+        if (hello !== null && link.closeCode !== null) {
           // The dialler hung up after our challenge: it found our proof wrong (a different secret).
           this.counters.authFailures++;
-          this.log.warn({ peer: hs.hello.id, remote, code: link.closeCode, reason: link.closeReason },
-            `peer link from ${hs.hello.id} at ${remote} closed during authentication (different cluster secrets?)`);
+          this.log.warn({ peer: hello.id, remote, code: link.closeCode, reason: link.closeReason },
+            `peer link from ${hello.id} at ${remote} closed during authentication (different cluster secrets?)`);
         }
-        this.endIncomingHandshake(link);
-        clearTimeout(helloTimer);
+        this.auth.endIncoming(link);
       },
     });
     this.incoming.add(link);
-    this.inHandshakes.set(link, { ip, remote, binding: channelBinding(req.socket), hello: null, serverNonce: null });
-    this.handshakesByIp.set(ip, (this.handshakesByIp.get(ip) ?? 0) + 1);
-    const helloTimer = setTimeout(() => {
-      if (link.peer !== null || link.isClosed) return;
-      this.log.warn({ remote }, `closing peer link from ${remote}: no hello within ${this.helloTimeoutMs} ms`);
-      link.close(1008, 'expected hello', new UnreachableError(`no hello from ${remote}`));
-    }, this.helloTimeoutMs);
-    helloTimer.unref();
+    this.auth.beginIncoming(link, ip, remote, channelBinding(req.socket));
   }
 
-  private endIncomingHandshake(link: PeerLink): void {
-    const hs = this.inHandshakes.get(link);
-    if (hs === undefined) return;
-    this.inHandshakes.delete(link);
-    const n = (this.handshakesByIp.get(hs.ip) ?? 1) - 1;
-    if (n <= 0) this.handshakesByIp.delete(hs.ip);
-    else this.handshakesByIp.set(hs.ip, n);
-  }
-
-  /**
-   * The first frames of an accepted link: the hello, and with a secret the
-   * challenge-response. Returns the index of the first envelope to dispatch,
-   * or -1 when nothing more may be read from this frame (waiting for the
-   * proof, or the link was refused).
-   */
-  private handshakeIncoming(link: PeerLink, envelopes: Envelope[]): number {
-    const hs = this.inHandshakes.get(link);
-    if (hs === undefined) return -1; // closed meanwhile
-    if (hs.hello === null) {
-      const hello = helloOf(envelopes[0]);
-      if (hello === null) {
-        this.log.warn({ peer: link.label }, `closing peer link from ${link.label}: first message was not a hello`);
-        link.close(1008, 'expected hello', new UnreachableError(`no hello from ${link.label}`));
-        return -1;
-      }
-      if (this.secret === null) {
-        if (hello.nonce !== undefined) {
-          this.log.warn({ peer: hello.id, remote: hs.remote }, `peer ${hello.id} offers authentication but this node has no cluster secret; trusting its hello`);
-        }
-        this.identify(link, hello);
-        return 1;
-      }
-      if (hello.nonce === undefined) {
-        this.refuse(link, hs.remote, `${hello.id} sent no authentication nonce (is the cluster secret set on it?)`);
-        return -1;
-      }
-      if (envelopes.length > 1) {
-        this.refuse(link, hs.remote, `${hello.id} sent messages before authenticating`);
-        return -1;
-      }
-      hs.hello = hello;
-      hs.serverNonce = newNonce();
-      const challenge: AuthChallenge = {
-        type: 'auth-challenge',
-        nonce: hs.serverNonce,
-        proof: authProof(this.secret, 'server', hello.nonce, hs.serverNonce, hello.id, hs.binding),
-        tls: hs.binding.length > 0,
-      };
-      link.sendNow(encodeEnvelope([KIND_ONE_WAY, 0, challenge]));
-      return -1;
-    }
-    const first = envelopes[0];
-    const proof = first[0] === KIND_ONE_WAY ? asAuthProof(first[2]) : null;
-    const hello = hs.hello;
-    if (proof === null) {
-      this.refuse(link, hs.remote, `${hello.id} sent a message before completing authentication`);
-      return -1;
-    }
-    const expected = authProof(this.secret as Uint8Array, 'client', hello.nonce as Uint8Array, hs.serverNonce as Buffer, hello.id, hs.binding);
-    if (!proofMatches(expected, proof.proof)) {
-      this.refuse(link, hs.remote, `${hello.id}'s proof does not match: it does not know the cluster secret`);
-      return -1;
-    }
-    this.identify(link, hello);
-    return 1;
-  }
-
+  /** An accepted link's peer is known (link-auth.ts): keep the link limit and tell the listeners. */
   private identify(link: PeerLink, hello: Hello): void {
-    this.endIncomingHandshake(link);
     link.peer = hello.id;
     link.traffic = this.trafficOf(hello.id);
     link.label = `${hello.id} at ${hello.addr}`;
@@ -852,14 +691,11 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     this.counters.messagesReceived += envelopes.length;
     let i = 0;
     if (link.direction === 'in' && link.peer === null) {
-      i = this.handshakeIncoming(link, envelopes);
+      i = this.auth.onIncomingFrame(link, envelopes);
       if (i < 0) return;
-    } else if (link.direction === 'out') {
-      const hs = this.outHandshakes.get(link);
-      if (hs !== undefined) {
-        this.answerChallenge(link, hs, envelopes);
-        return;
-      }
+    } else if (link.direction === 'out' && this.auth.isWaitingOnChallenge(link)) {
+      this.auth.answerChallenge(link, envelopes);
+      return;
     }
     const from = link.peer as NodeId;
     for (; i < envelopes.length && !link.isClosed; i++) {
@@ -901,7 +737,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       this.log.warn({ peer: to, err: (err as Error).message }, 'reply could not be sent');
       part = this.pack([KIND_ERROR, id, errorBodyOf(err)]);
     }
-    this.transmit(link, part, delayMs, () => { this.counters.messagesDropped++; });
+    this.transmit(link, part, delayMs, null);
   }
 
   // ---- helpers ----
@@ -914,25 +750,34 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     return part;
   }
 
-  /** Queue a packed envelope on a link, now or after an injected delay; `refused` if it cannot be queued. */
-  private transmit(link: PeerLink, part: Buffer, delayMs: number, refused: () => void): void {
+  /**
+   * Queue a packed envelope on a link, now or after an injected delay. One
+   * that cannot be queued fails `request` if it is one, else counts as
+   * dropped: no callback per message on the hot path.
+   */
+  private transmit(link: PeerLink, part: Buffer, delayMs: number, request: LinkRequest<M> | null): void {
     if (delayMs === 0) {
-      if (!link.enqueue(part)) refused();
+      if (!link.enqueue(part)) this.refused(link, request);
       return;
     }
     const t = setTimeout(() => {
       this.heldTimers.delete(t);
-      if (!link.enqueue(part)) refused();
+      if (!link.enqueue(part)) this.refused(link, request);
     }, delayMs);
     this.heldTimers.add(t);
   }
 
+  private refused(link: PeerLink, request: LinkRequest<M> | null): void {
+    if (request === null) {
+      this.counters.messagesDropped++;
+      return;
+    }
+    link.settle(request.id, null, new UnreachableError(`link to ${request.to} is congested: ${link.queuedBytes} bytes queued`));
+  }
+
   /** -1 when the peer's region is cut, else the injected delay (0 for none). */
   private delayTo(to: NodeId): number {
-    const region = this.regions.get(to);
-    if (region === undefined) return 0;
-    if (this.cutRegions.has(region)) return -1;
-    return this.delayedRegions.get(region) ?? 0;
+    return this.faultSet.delayFor(this.regions.get(to));
   }
 
   private isCut(to: NodeId): boolean {
@@ -950,69 +795,4 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     for (const peer of this.outgoing.values()) peer.link?.ping();
     for (const link of this.incoming) link.ping();
   }
-
-  /**
-   * A request to this node itself is answered by the local handler, through
-   * the codec so the caller gets a copy, as from any other peer.
-   */
-  private requestSelf(msg: M, timeoutMs: number): Promise<M> {
-    const id = this.nextId++;
-    let copy: M;
-    try {
-      copy = roundTrip(this.pack([KIND_REQUEST, id, msg]));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise<M>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.selfPending.delete(id)) reject(new TimeoutError(`${msg.type} request to self got no reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.selfPending.set(id, { reject, timer });
-      setImmediate(() => {
-        if (!this.selfPending.has(id)) return;
-        callHandler(this.handler, this.self, copy, this.log, (a) => {
-          if (!this.selfPending.delete(id)) return;
-          clearTimeout(timer);
-          try {
-            if (a.ok) resolve(roundTrip(this.pack([KIND_REPLY, id, a.msg])));
-            else reject(new RemoteError(this.self, a.error));
-          } catch (err) {
-            reject(err);
-          }
-        });
-      });
-    });
-  }
-
-  private sendSelf(msg: M): void {
-    let copy: M;
-    try {
-      copy = roundTrip(this.pack([KIND_ONE_WAY, 0, msg]));
-    } catch (err) {
-      this.log.error({ peer: this.self, type: msg.type, err: (err as Error).message }, 'one-way message not sent');
-      return;
-    }
-    setImmediate(() => {
-      if (!this.closed) callHandler(this.handler, this.self, copy, this.log);
-    });
-  }
-}
-
-/** A fresh copy of a packed envelope's message, as the receiving side would decode it. */
-function roundTrip<M>(part: Buffer): M {
-  return decodeFrame(frameOf([part]))[0][2] as M;
-}
-
-/** The hello in an envelope, or null if it is not a well-formed one. */
-function helloOf(env: Envelope): Hello | null {
-  if (env[0] !== KIND_ONE_WAY) return null;
-  const m = env[2] as unknown as Record<string, unknown>;
-  if (m.type !== 'hello') return null;
-  if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > NODE_ID_CHARS_MAX) return null;
-  if (typeof m.addr !== 'string' || m.addr.length > ADDR_CHARS_MAX) return null;
-  if (m.region !== undefined && m.region !== null && (typeof m.region !== 'string' || m.region.length > NODE_ID_CHARS_MAX)) return null;
-  if (m.nonce !== undefined && !isNonce(m.nonce)) return null;
-  const hello: Hello = { type: 'hello', id: m.id as NodeId, addr: m.addr, region: (m.region as string | undefined) ?? null };
-  if (m.nonce !== undefined) hello.nonce = m.nonce as Uint8Array;
-  return hello;
 }
