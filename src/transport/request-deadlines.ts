@@ -150,6 +150,11 @@ export class RequestDeadlines {
     return this.waitingCount;
   }
 
+  /** Entries held in the queues, settled ones not dropped yet included (bounded: see compaction). */
+  get queued(): number {
+    return this.queuedCount;
+  }
+
   /** Start the clock of `r`: it expires timeoutMs from now unless it settles first. */
   track(r: Expiring, timeoutMs: number): void {
     assert(r.waiting, 'a request is tracked before it settles');
