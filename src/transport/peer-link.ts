@@ -43,11 +43,15 @@ export interface PeerTraffic {
   bytesReceived: number;
 }
 
-/** A request sent on this link, waiting for its reply. */
+/**
+ * A request sent on this link, waiting for its reply. Its timeout is the
+ * owner's business: a per-request `timer` is cleared when the request settles
+ * here; the peer network keeps no timer per request (request-deadlines.ts).
+ */
 export interface PendingRequest {
   resolve(msg: PeerMessage): void;
   reject(err: Error): void;
-  timer: NodeJS.Timeout;
+  timer?: NodeJS.Timeout;
 }
 
 export interface PeerLinkOptions {
@@ -68,6 +72,9 @@ export interface PeerLinkOptions {
 
 /** How long a closing socket may take to finish the close handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 1000;
+
+/** ws copies its send options, so every frame can share one object. */
+const BINARY = { binary: true } as const;
 
 export class PeerLink {
   /** The node at the other end: known up front when dialling, from the hello when accepting. */
@@ -178,7 +185,7 @@ export class PeerLink {
   sendNow(part: Buffer): void {
     if (!this.isOpen) return;
     const frame = frameOf([part]);
-    this.socket.send(frame, { binary: true });
+    this.socket.send(frame, BINARY);
     this.opts.counters.framesSent++;
     this.opts.counters.messagesSent++;
     this.opts.counters.bytesSent += frame.length;
@@ -197,7 +204,7 @@ export class PeerLink {
     const p = this.pending.get(id);
     if (p === undefined) return false;
     this.pending.delete(id);
-    clearTimeout(p.timer);
+    if (p.timer !== undefined) clearTimeout(p.timer);
     if (err !== undefined) p.reject(err);
     else p.resolve(reply as PeerMessage);
     return true;
@@ -246,7 +253,7 @@ export class PeerLink {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) {
-      clearTimeout(p.timer);
+      if (p.timer !== undefined) clearTimeout(p.timer);
       p.reject(err);
     }
     this.opts.onClose(this);
@@ -285,7 +292,7 @@ export class PeerLink {
         end++;
       }
       const frame = frameOf(start === 0 && end === parts.length ? parts : parts.slice(start, end), bytes);
-      this.socket.send(frame, { binary: true }, this.written);
+      this.socket.send(frame, BINARY, this.written);
       counters.framesSent++;
       counters.messagesSent += end - start;
       counters.bytesSent += frame.length;

@@ -1,31 +1,22 @@
 /**
  * The production Network (DESIGN.md layer 7): peer links over WebSocket (ws)
- * with msgpack frames (frame-codec.ts).
+ * with msgpack frames (frame-codec.ts). This file is the composition: it
+ * dials and keeps the links and routes requests, replies and one-way messages
+ * over them. Accepting links (and their limits) is incoming-links.ts,
+ * dialling outgoing-links.ts, the opening of each link (hello,
+ * authentication) link-auth.ts, injected faults region-faults.ts, messages
+ * to itself self-delivery.ts, request timeouts request-deadlines.ts, one
+ * socket's queue and batching peer-link.ts, and the options
+ * ws-network-options.ts.
  *
- * Each node dials one outgoing link per peer, lazily on the first message,
- * and keeps it up afterwards, redialling with exponential backoff and jitter
- * when it drops. Its requests and one-way messages go out on that link and the
- * peer answers on the same socket; requests from the peer arrive on the
+ * Each node dials one outgoing link per peer (outgoing-links.ts). Its
+ * requests and one-way messages go out on that link and the peer answers on
+ * the same socket; requests from the peer arrive on the
  * peer's own outgoing link (an incoming link here) and are answered there. An
- * incoming link has no identity until its first envelope, a hello
- * `{ type: 'hello', id, addr, region }`; that id is the `from` of everything
- * it carries.
- *
- * Authentication (peer-auth.ts, docs/security.md): with a cluster `secret`,
- * the hello carries a nonce and each link runs a mutual HMAC
- * challenge-response before anything else. The acceptor dispatches nothing
- * from a link (and tells onHello listeners nothing, so the peer cannot join)
- * until the dialler proved it knows the secret; the dialler holds its queue
- * (peer-link.ts) until the acceptor proved it first. A peer that fails,
- * stalls, or sends anything out of turn is refused: logged at warn, counted
- * in `authFailures`, its socket closed with 1008. Without a secret the hello
- * is trusted, as on a private network. With `tls`, links are dialled as wss
- * and the proofs are bound to the TLS session.
- *
- * Connection limits: at most handshakesPerAddressMax links from one IP may
- * be in their handshake at once (more get HTTP 429 at the upgrade), and an
- * identified peer keeps at most linksPerPeerMax incoming links (a newer one
- * closes the oldest, which is what a reconnect after a silent drop needs).
+ * incoming link has no identity until its hello (peer-hello.ts); that id is
+ * the `from` of everything it carries. With a cluster `secret` every link
+ * authenticates before it carries anything (link-auth.ts, docs/security.md);
+ * with `tls`, links are dialled as wss.
  *
  * Failure model, as the replication layer sees it: a request to an unknown
  * peer, to a peer whose link is down (waiting to redial), or to a region cut
@@ -40,260 +31,125 @@
  * the server's own 'upgrade' listener: it takes the upgrade and returns true
  * for the peer path and returns false, touching nothing, for any other.
  *
- * Faults (DESIGN.md `/admin/faults`): messages this node sends (requests,
- * replies, one-way) to a peer whose region is cut are dropped, and requests
- * to it reject at once; to a delayed region they are held for delayMs before
- * they are queued. The region of a peer comes from addPeer() or its hello.
+ * Faults (region-faults.ts) apply to every message this node sends, requests,
+ * replies and one-way; the region of a peer comes from addPeer() or its hello.
  */
 import type * as http from 'node:http';
-import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
 import { assert } from '../core/assert';
-import {
-  BadFrameError,
-  BadRequestError,
-  ClosedError,
-  TimeoutError,
-  UnreachableError,
-  ValueTooLargeError,
-} from '../core/errors';
+import { BadFrameError, ClosedError, UnreachableError, ValueTooLargeError } from '../core/errors';
 import type { NodeId } from '../core/ids';
 import type { PeerHandler, PeerMessage } from '../core/network-port';
-import type { Random } from '../core/prng';
-import { backoffDelayMs, prngFor } from './backoff';
 import {
-  decodeFrame,
-  encodeEnvelope,
-  FRAME_HEADER_BYTES_MAX,
-  frameOf,
-  KIND_ERROR,
-  KIND_ONE_WAY,
-  KIND_REPLY,
-  KIND_REQUEST,
-  type Envelope,
+  decodeFrame, encodeEnvelope, FRAME_HEADER_BYTES_MAX, KIND_ERROR, KIND_ONE_WAY, KIND_REPLY, KIND_REQUEST, type Envelope,
 } from './frame-codec';
 import { callHandler, type Answer } from './handler-call';
-import { silentLogger, type Logger } from './logger';
-import {
-  asAuthChallenge, asAuthProof, authProof, channelBinding, checkClusterSecret, isNonce, newNonce, proofMatches,
-  type AuthChallenge, type AuthProof,
-} from './peer-auth';
-import { PeerLink, type LinkCounters, type PeerLinkOptions, type PeerTraffic } from './peer-link';
-import { zeroMask } from './ws-mask';
+import { IncomingLinks } from './incoming-links';
+import { LinkAuth } from './link-auth';
+import { LinkRequest } from './link-request';
+import { Listeners } from './listeners';
+import type { Logger } from './logger';
+import { OutgoingLinks } from './outgoing-links';
+import type { Hello } from './peer-hello';
+import type { PeerLink, PeerLinkOptions, PeerTraffic } from './peer-link';
 import type { PeerNetwork } from './peer-network';
+import { RegionFaults, type Faults } from './region-faults';
 import { errorBodyOf, RemoteError } from './remote-error';
+import { RequestDeadlines } from './request-deadlines';
+import { SelfDelivery } from './self-delivery';
+import { linkOptionsOf, wsNetworkConfig, type WsNetworkConfig, type WsNetworkOptions } from './ws-network-options';
+import { newWsNetworkStats, peerLinkStats, type PeerLinkStats, type WsNetworkStats } from './ws-network-stats';
 
-export interface WsNetworkOptions {
-  self: NodeId;
-  /** This node's `host:port`, announced in the hello. */
-  selfAddr: string;
-  region?: string;
-  logger?: Logger;
-  /** Largest frame accepted (ws maxPayload) and sent. */
-  frameBytesMax: number;
-  /** First redial delay after a link drops; doubles per failed dial. Default 100. */
-  reconnectBaseMs?: number;
-  /** Ceiling of the redial delay. Default 5000. */
-  reconnectMaxMs?: number;
-  /** Queued bytes that flush a frame before the end of the turn. Default 256 KiB. */
-  batchBytesMax?: number;
-  /**
-   * Queued messages that flush a frame before the end of the turn. Default
-   * 64: see peer-link.ts for why a burst should not go out as one frame.
-   */
-  batchMessagesMax?: number;
-  /** Bytes a link may queue while its socket is slow before refusing messages. Default max(64 MiB, frameBytesMax). */
-  queueBytesMax?: number;
-  /** The WebSocket path served and dialled. Default '/peer'. */
-  path?: string;
-  /** Dial (TCP + upgrade) time limit. Default 5000. */
-  connectTimeoutMs?: number;
-  /** How long an accepted socket may stay silent before its hello. Default 5000. */
-  helloTimeoutMs?: number;
-  /** Interval of liveness pings on every link; 0 disables. Default 5000. */
-  pingIntervalMs?: number;
-  /** Jitter for redial delays. Default: a Prng seeded from `self`. */
-  random?: Random;
-  /**
-   * The cluster secret (at least 16 bytes). When set, every link runs the
-   * challenge-response of peer-auth.ts and a peer without the secret is
-   * refused. Unset: hellos are trusted (a private network only).
-   */
-  secret?: Uint8Array;
-  /**
-   * Dial peers over wss, verifying their certificate (and host name) against
-   * `ca`, or the system's roots when it is absent.
-   */
-  tls?: { ca?: string | Buffer };
-  /** Identified incoming links one peer may hold; a newer one closes the oldest. Default 4. */
-  linksPerPeerMax?: number;
-  /** Incoming links from one IP that may be in their handshake at once; more get 429. Default 16. */
-  handshakesPerAddressMax?: number;
-}
-
-export type LinkState = 'idle' | 'connecting' | 'open' | 'backoff';
-
-/** POST /admin/faults body: per-region extra delay and regions cut off. */
-export interface Faults {
-  delayMs?: Record<string, number>;
-  cut?: string[];
-}
-
-export interface PeerLinkStats {
-  addr: string;
-  region: string | null;
-  /** The outgoing link. */
-  state: LinkState;
-  /** Whether onPeerUp was the last event announced for the peer. */
-  up: boolean;
-  pendingRequests: number;
-  /** Bytes waiting in the link's own queue (not yet framed). */
-  queuedBytes: number;
-  /** Bytes framed and handed to ws but not yet written to the socket. */
-  bufferedBytes: number;
-  incomingLinks: number;
-  /** Bytes of frames sent to and received from this peer since start, over every link with it. */
-  bytesSent: number;
-  bytesReceived: number;
-}
-
-export interface WsNetworkStats extends LinkCounters {
-  messagesReceived: number;
-  /** Messages dropped by a cut, a down link, or a full queue. */
-  messagesDropped: number;
-  badFrames: number;
-  /** Links refused because the peer failed, stalled or broke the handshake (either direction). */
-  authFailures: number;
-  /** Upgrades refused by handshakesPerAddressMax, and links closed by linksPerPeerMax. */
-  linksRefused: number;
-  incomingLinks: number;
-  peers: Record<string, PeerLinkStats>;
-}
-
-export interface Hello {
-  type: 'hello';
-  id: NodeId;
-  addr: string;
-  region: string | null;
-  /** The dialler's handshake nonce, present when it has a cluster secret. */
-  nonce?: Uint8Array;
-}
-
-/** An accepted link whose peer has not been identified yet. */
-interface IncomingHandshake {
-  ip: string;
-  remote: string;
-  binding: Buffer;
-  /** The hello, once it arrived (with a secret: waiting for the proof). */
-  hello: Hello | null;
-  serverNonce: Buffer | null;
-}
-
-/** A dialled link waiting for the acceptor's proof. */
-interface OutgoingHandshake {
-  clientNonce: Buffer;
-  binding: Buffer;
-  timer: NodeJS.Timeout | null;
-}
-
-interface OutgoingPeer {
-  id: NodeId;
-  addr: string;
-  link: PeerLink | null;
-  state: LinkState;
-  /** Failed dials since the link was last open. */
-  attempt: number;
-  redialTimer: NodeJS.Timeout | null;
-  /** What onPeerUp/onPeerDown last announced. */
-  announcedUp: boolean;
-  lastError: string | null;
-}
-
-const HIGH_WATER_BYTES = 1024 * 1024;
-const NODE_ID_CHARS_MAX = 256;
-const ADDR_CHARS_MAX = 1024;
+export type { Faults } from './region-faults';
+export type { Hello } from './peer-hello';
+export type { WsNetworkOptions } from './ws-network-options';
+export type { LinkState } from './outgoing-links';
+export type { PeerLinkStats, WsNetworkStats } from './ws-network-stats';
 
 export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   readonly self: NodeId;
   readonly selfAddr: string;
   readonly region: string | null;
 
+  private readonly o: WsNetworkConfig;
   private readonly log: Logger;
-  private readonly frameBytesMax: number;
-  private readonly reconnectBaseMs: number;
-  private readonly reconnectMaxMs: number;
-  private readonly connectTimeoutMs: number;
-  private readonly helloTimeoutMs: number;
-  private readonly random: Random;
   private path: string;
-  private readonly wss: WebSocketServer;
   private readonly linkOptions: Omit<PeerLinkOptions, 'onOpen' | 'onFrame' | 'onClose'>;
   private readonly counters: WsNetworkStats;
   /** Bytes to and from each peer, kept across its links' reconnects. */
   private readonly traffic = new Map<NodeId, PeerTraffic>();
 
   private handler: PeerHandler<M> | null = null;
-  private readonly upListeners: ((id: NodeId) => void)[] = [];
-  private readonly downListeners: ((id: NodeId) => void)[] = [];
-  private readonly helloListeners: ((hello: Hello) => void)[] = [];
+  private readonly upListeners: Listeners<NodeId>;
+  private readonly downListeners: Listeners<NodeId>;
+  private readonly helloListeners: Listeners<Hello>;
 
-  private readonly outgoing = new Map<NodeId, OutgoingPeer>();
-  private readonly incoming = new Set<PeerLink>();
+  private readonly outgoing: OutgoingLinks;
+  private readonly incoming: IncomingLinks;
   /** Regions of peers, from addPeer() or their hello. */
   private readonly regions = new Map<NodeId, string>();
-  /** Requests this node sent to itself (answered without a socket). */
-  private readonly selfPending = new Map<number, { reject(err: Error): void; timer: NodeJS.Timeout }>();
+  private readonly faultSet = new RegionFaults();
+  /** Timeouts of every request in flight, self-requests included: one timer. */
+  private readonly deadlines = new RequestDeadlines();
+  private readonly selfDelivery: SelfDelivery<M>;
+  private readonly auth: LinkAuth;
   private readonly heldTimers = new Set<NodeJS.Timeout>();
   private readonly pingTimer: NodeJS.Timeout | null;
-  private cutRegions = new Set<string>();
-  private delayedRegions = new Map<string, number>();
   private nextId = 1;
   private closed = false;
-  private readonly helloPart: Buffer;
-  private readonly secret: Uint8Array | null;
-  private readonly tls: { ca?: string | Buffer } | null;
-  private readonly linksPerPeerMax: number;
-  private readonly handshakesPerAddressMax: number;
-  private readonly inHandshakes = new Map<PeerLink, IncomingHandshake>();
-  private readonly outHandshakes = new Map<PeerLink, OutgoingHandshake>();
-  private readonly handshakesByIp = new Map<string, number>();
 
   constructor(opts: WsNetworkOptions) {
-    assert(opts.frameBytesMax > FRAME_HEADER_BYTES_MAX + 64, 'frameBytesMax is too small for any message');
-    this.self = opts.self;
-    this.selfAddr = opts.selfAddr;
-    this.region = opts.region ?? null;
-    this.log = opts.logger ?? silentLogger;
-    this.frameBytesMax = opts.frameBytesMax;
-    this.reconnectBaseMs = opts.reconnectBaseMs ?? 100;
-    this.reconnectMaxMs = opts.reconnectMaxMs ?? 5000;
-    this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
-    this.helloTimeoutMs = opts.helloTimeoutMs ?? 5000;
-    this.random = opts.random ?? prngFor(opts.self);
-    this.path = opts.path ?? '/peer';
-    this.secret = opts.secret === undefined ? null : checkClusterSecret(opts.secret);
-    this.tls = opts.tls ?? null;
-    this.linksPerPeerMax = opts.linksPerPeerMax ?? 4;
-    this.handshakesPerAddressMax = opts.handshakesPerAddressMax ?? 16;
-    assert(this.linksPerPeerMax >= 1 && this.handshakesPerAddressMax >= 1, 'link limits must be at least 1');
-    this.counters = {
-      framesSent: 0, messagesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0,
-      messagesReceived: 0, messagesDropped: 0, badFrames: 0, authFailures: 0, linksRefused: 0, incomingLinks: 0, peers: {},
-    };
-    this.linkOptions = {
-      batchBytesMax: opts.batchBytesMax ?? 256 * 1024,
-      batchMessagesMax: opts.batchMessagesMax ?? 64,
-      frameBytesMax: opts.frameBytesMax,
-      queueBytesMax: opts.queueBytesMax ?? Math.max(64 * 1024 * 1024, opts.frameBytesMax),
-      highWaterBytes: HIGH_WATER_BYTES,
+    const o = wsNetworkConfig(opts);
+    this.o = o;
+    this.self = o.self;
+    this.selfAddr = o.selfAddr;
+    this.region = o.region;
+    this.log = o.logger;
+    this.upListeners = new Listeners(this.log, 'peer link');
+    this.downListeners = new Listeners(this.log, 'peer link');
+    this.helloListeners = new Listeners(this.log, 'hello');
+    this.path = o.path;
+    this.counters = newWsNetworkStats();
+    this.linkOptions = linkOptionsOf(o, this.counters);
+    this.auth = new LinkAuth({
+      ...o,
+      log: this.log,
+      opened: (link) => this.outgoing.opened(link),
+      identified: (link, hello) => this.identify(link, hello),
+      onRefused: () => { this.counters.authFailures++; },
+    });
+    this.outgoing = new OutgoingLinks({
+      config: o,
+      linkOptions: this.linkOptions,
+      auth: this.auth,
+      log: this.log,
+      path: () => this.path,
+      isClosed: () => this.closed,
+      isCut: (peer) => this.isCut(peer),
+      trafficOf: (peer) => this.trafficOf(peer),
+      onFrame: (link, data, isBinary) => this.receive(link, data, isBinary),
+      announced: (peer, up) => (up ? this.upListeners : this.downListeners).emit(peer, peer),
+    });
+    this.incoming = new IncomingLinks({
+      ...o,
+      linkOptions: this.linkOptions,
+      auth: this.auth,
+      log: this.log,
       counters: this.counters,
-    };
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.frameBytesMax, perMessageDeflate: false });
-    const hello: Hello = { type: 'hello', id: opts.self, addr: opts.selfAddr, region: this.region };
-    this.helloPart = encodeEnvelope([KIND_ONE_WAY, 0, hello]);
-    const pingIntervalMs = opts.pingIntervalMs ?? 5000;
-    this.pingTimer = pingIntervalMs > 0 ? setInterval(() => this.pingAll(), pingIntervalMs) : null;
+      path: () => this.path,
+      isClosed: () => this.closed,
+      onFrame: (link, data, isBinary) => this.receive(link, data, isBinary),
+    });
+    this.selfDelivery = new SelfDelivery<M>({
+      self: o.self,
+      log: this.log,
+      deadlines: this.deadlines,
+      pack: (env) => this.pack(env),
+      nextId: () => this.nextId++,
+      handler: () => this.handler,
+      isClosed: () => this.closed,
+    });
+    this.pingTimer = o.pingIntervalMs > 0 ? setInterval(() => this.pingAll(), o.pingIntervalMs) : null;
     this.pingTimer?.unref();
   }
 
@@ -321,23 +177,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
    * untouched for the caller to route (false).
    */
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    if ((q < 0 ? url : url.slice(0, q)) !== this.path) return false;
-    if (this.closed) {
-      socket.destroy();
-      return true;
-    }
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    const inHandshake = this.handshakesByIp.get(ip) ?? 0;
-    if (inHandshake >= this.handshakesPerAddressMax) {
-      this.counters.linksRefused++;
-      this.log.warn({ remote: ip, handshakes: inHandshake }, `refusing peer link from ${ip}: ${inHandshake} handshakes from it already in progress`);
-      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return true;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
-    return true;
+    return this.incoming.handleUpgrade(req, socket, head);
   }
 
   // ---- peers ----
@@ -346,50 +186,36 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   addPeer(id: NodeId, addr: string, region?: string): void {
     if (this.closed) return;
     if (region !== undefined) this.setRegion(id, region);
-    const known = this.outgoing.get(id);
-    if (known === undefined) {
-      this.outgoing.set(id, {
-        id, addr, link: null, state: 'idle', attempt: 0, redialTimer: null, announcedUp: false, lastError: null,
-      });
-      return;
-    }
-    if (known.addr === addr) return;
-    // The peer moved: drop the link to the old address; the next message dials the new one.
-    this.log.info({ peer: id, from: known.addr, to: addr }, 'peer address changed');
-    known.addr = addr;
-    this.resetLink(known, new UnreachableError(`peer ${id} moved to ${addr}`));
+    this.outgoing.add(id, addr);
   }
 
   /** Forget a peer: its outgoing link closes and its pending requests reject. */
   removePeer(id: NodeId): void {
-    const peer = this.outgoing.get(id);
-    if (peer === undefined) return;
-    this.outgoing.delete(id);
-    this.resetLink(peer, new UnreachableError(`peer ${id} was removed`));
+    this.outgoing.remove(id);
   }
 
   peers(): NodeId[] {
-    return [...this.outgoing.keys()];
+    return [...this.outgoing.peers.keys()];
   }
 
   /** Whether the outgoing link to `to` is open and not cut by a fault. */
   isReachable(to: NodeId): boolean {
     if (to === this.self) return !this.closed;
-    const peer = this.outgoing.get(to);
+    const peer = this.outgoing.peers.get(to);
     return peer !== undefined && peer.state === 'open' && !this.isCut(to);
   }
 
   onPeerUp(cb: (id: NodeId) => void): void {
-    this.upListeners.push(cb);
+    this.upListeners.add(cb);
   }
 
   onPeerDown(cb: (id: NodeId) => void): void {
-    this.downListeners.push(cb);
+    this.downListeners.add(cb);
   }
 
   /** Called with each accepted hello: how a node learns of a peer that dialled it. */
   onHello(cb: (hello: Hello) => void): void {
-    this.helloListeners.push(cb);
+    this.helloListeners.add(cb);
   }
 
   setHandler(handler: PeerHandler<M>): void {
@@ -401,8 +227,8 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   request(to: NodeId, msg: M, timeoutMs: number): Promise<M> {
     assert(Number.isFinite(timeoutMs) && timeoutMs > 0, `request timeout must be positive, got ${timeoutMs}`);
     if (this.closed) return Promise.reject(new ClosedError('peer network'));
-    if (to === this.self) return this.requestSelf(msg, timeoutMs);
-    const peer = this.outgoing.get(to);
+    if (to === this.self) return this.selfDelivery.request(msg, timeoutMs);
+    const peer = this.outgoing.peers.get(to);
     if (peer === undefined) return Promise.reject(new UnreachableError(`unknown peer ${to}`));
     const delayMs = this.delayTo(to);
     if (delayMs < 0) {
@@ -419,28 +245,22 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     } catch (err) {
       return Promise.reject(err);
     }
-    const link = this.linkTo(peer);
-    return new Promise<M>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!link.pending.delete(id)) return;
-        reject(link.isOpen
-          ? new TimeoutError(`${msg.type} request to ${to} got no reply within ${timeoutMs} ms`)
-          : new UnreachableError(`could not connect to ${to} at ${peer.addr} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      link.pending.set(id, { resolve: resolve as (m: PeerMessage) => void, reject, timer });
-      this.transmit(link, part, delayMs, () => {
-        link.settle(id, null, new UnreachableError(`link to ${to} is congested: ${link.queuedBytes} bytes queued`));
-      });
-    });
+    const link = this.outgoing.linkTo(peer);
+    // One object per request: no timer, and no closure (request-deadlines.ts).
+    const r = new LinkRequest<M>(this.deadlines, link, id, msg.type, to, peer.addr, timeoutMs);
+    link.pending.set(id, r);
+    this.deadlines.track(r, timeoutMs);
+    this.transmit(link, part, delayMs, r);
+    return r.promise;
   }
 
   send(to: NodeId, msg: M): void {
     if (this.closed) return;
     if (to === this.self) {
-      this.sendSelf(msg);
+      this.selfDelivery.send(msg);
       return;
     }
-    const peer = this.outgoing.get(to);
+    const peer = this.outgoing.peers.get(to);
     const delayMs = this.delayTo(to);
     if (peer === undefined || peer.state === 'backoff' || delayMs < 0) {
       this.counters.messagesDropped++;
@@ -455,28 +275,16 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       this.log.error({ peer: to, type: msg.type, err: (err as Error).message }, 'one-way message not sent');
       return;
     }
-    this.transmit(this.linkTo(peer), part, delayMs, () => { this.counters.messagesDropped++; });
+    this.transmit(this.outgoing.linkTo(peer), part, delayMs, null);
   }
 
   // ---- faults ----
 
   /** Replace the injected faults (DESIGN.md POST /admin/faults). */
   setFaults(faults: Faults): void {
-    const delays = new Map<string, number>();
-    for (const [region, ms] of Object.entries(faults.delayMs ?? {})) {
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-        throw new BadRequestError(`delay for region ${JSON.stringify(region)} must be a number of ms >= 0`);
-      }
-      if (ms > 0) delays.set(region, ms);
-    }
-    const cut = faults.cut ?? [];
-    if (!Array.isArray(cut) || !cut.every((r) => typeof r === 'string')) {
-      throw new BadRequestError('cut must be a list of region names');
-    }
-    this.delayedRegions = delays;
-    this.cutRegions = new Set(cut);
-    this.log.info({ delayMs: Object.fromEntries(delays), cut }, 'injected faults set');
-    for (const peer of this.outgoing.values()) this.announce(peer);
+    this.faultSet.set(faults);
+    this.log.info(this.faultSet.describe(), 'injected faults set');
+    this.outgoing.announceAll();
   }
 
   clearFaults(): void {
@@ -484,7 +292,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   }
 
   faults(): { delayMs: Record<string, number>; cut: string[] } {
-    return { delayMs: Object.fromEntries(this.delayedRegions), cut: [...this.cutRegions] };
+    return this.faultSet.describe();
   }
 
   // ---- lifecycle and stats ----
@@ -497,19 +305,12 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     for (const t of this.heldTimers) clearTimeout(t);
     this.heldTimers.clear();
     const err = new ClosedError('peer network');
-    for (const [id, p] of this.selfPending) {
-      clearTimeout(p.timer);
-      p.reject(err);
-      this.selfPending.delete(id);
-    }
-    const links: PeerLink[] = [...this.incoming];
-    for (const peer of this.outgoing.values()) {
-      if (peer.redialTimer) clearTimeout(peer.redialTimer);
-      if (peer.link) links.push(peer.link);
-    }
+    this.selfDelivery.rejectAll(err);
+    const links: PeerLink[] = [...this.incoming.links, ...this.outgoing.stop()];
     for (const link of links) link.close(1001, 'node shutting down', err);
+    this.deadlines.stop(); // every request was rejected just now
     await Promise.all(links.map((l) => l.whenClosed()));
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await this.incoming.close();
   }
 
   private trafficOf(peer: NodeId): PeerTraffic {
@@ -523,316 +324,24 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
 
   stats(): WsNetworkStats {
     const peers: Record<string, PeerLinkStats> = {};
-    const incomingBy = new Map<NodeId, number>();
-    for (const link of this.incoming) {
-      if (link.peer !== null) incomingBy.set(link.peer, (incomingBy.get(link.peer) ?? 0) + 1);
+    const incomingBy = this.incoming.countsByPeer();
+    for (const p of this.outgoing.peers.values()) {
+      peers[p.id] = peerLinkStats(p, this.regions.get(p.id) ?? null, incomingBy.get(p.id) ?? 0, this.trafficOf(p.id));
     }
-    for (const p of this.outgoing.values()) {
-      peers[p.id] = {
-        addr: p.addr,
-        region: this.regions.get(p.id) ?? null,
-        state: p.state,
-        up: p.announcedUp,
-        pendingRequests: p.link?.pending.size ?? 0,
-        queuedBytes: p.link?.queuedBytes ?? 0,
-        bufferedBytes: p.link?.bufferedBytes ?? 0,
-        incomingLinks: incomingBy.get(p.id) ?? 0,
-        bytesSent: this.trafficOf(p.id).bytesSent,
-        bytesReceived: this.trafficOf(p.id).bytesReceived,
-      };
-    }
-    return { ...this.counters, incomingLinks: this.incoming.size, peers };
+    return { ...this.counters, incomingLinks: this.incoming.links.size, peers };
   }
 
-  // ---- outgoing links ----
+  // ---- links ----
 
-  private linkTo(peer: OutgoingPeer): PeerLink {
-    if (peer.link !== null) return peer.link;
-    if (peer.redialTimer) {
-      clearTimeout(peer.redialTimer);
-      peer.redialTimer = null;
-    }
-    const scheme = this.tls === null ? 'ws' : 'wss';
-    const url = /^wss?:\/\//.test(peer.addr) ? peer.addr : `${scheme}://${peer.addr}${this.path}`;
-    const ws = new WebSocket(url, {
-      perMessageDeflate: false,
-      generateMask: zeroMask,
-      maxPayload: this.frameBytesMax,
-      handshakeTimeout: this.connectTimeoutMs,
-      ...(this.tls === null ? {} : { rejectUnauthorized: true, ...(this.tls.ca === undefined ? {} : { ca: this.tls.ca }) }),
-    });
-    const secured = this.secret !== null;
-    const link: PeerLink = new PeerLink(ws, 'out', peer.id, `${peer.id} at ${peer.addr}`, {
-      ...this.linkOptions,
-      held: secured,
-      onOpen: () => (secured ? this.sendAuthHello(link) : this.outgoingOpened(peer, link)),
-      onFrame: (l, data, isBinary) => this.receive(l, data, isBinary),
-      onClose: () => {
-        this.endOutgoingHandshake(link);
-        this.outgoingClosed(peer, link);
-      },
-    });
-    link.traffic = this.trafficOf(peer.id);
-    if (secured) {
-      const hs: OutgoingHandshake = { clientNonce: newNonce(), binding: Buffer.alloc(0), timer: null };
-      this.outHandshakes.set(link, hs);
-      // ws emits 'upgrade' before 'open': the binding is known when the hello goes out.
-      ws.once('upgrade', (res: http.IncomingMessage) => { hs.binding = channelBinding(res.socket as net.Socket); });
-    } else {
-      link.enqueue(this.helloPart); // always the first envelope on the socket
-    }
-    peer.link = link;
-    peer.state = 'connecting';
-    return link;
-  }
-
-  private outgoingOpened(peer: OutgoingPeer, link: PeerLink): void {
-    if (peer.link !== link) return;
-    peer.state = 'open';
-    peer.attempt = 0;
-    peer.lastError = null;
-    this.log.info({ peer: peer.id, addr: peer.addr }, 'peer link up');
-    this.announce(peer);
-  }
-
-  private outgoingClosed(peer: OutgoingPeer, link: PeerLink): void {
-    if (peer.link !== link) return;
-    peer.link = null;
-    const wasOpen = peer.state === 'open';
-    peer.lastError = link.lastError;
-    if (link.closeCode === 1008) {
-      // The peer refused us (most likely a wrong or missing cluster secret): say so loudly.
-      peer.lastError = `refused by the peer: ${link.closeReason || 'policy violation'}`;
-      this.log.warn({ peer: peer.id, addr: peer.addr, reason: link.closeReason }, `peer ${peer.id} at ${peer.addr} refused our link: ${link.closeReason}`);
-    }
-    if (this.closed || this.outgoing.get(peer.id) !== peer) {
-      peer.state = 'idle';
-      this.announce(peer);
-      return;
-    }
-    // Keep the link up: redial after a backoff that grows while dials fail.
-    const delayMs = backoffDelayMs(peer.attempt++, this.reconnectBaseMs, this.reconnectMaxMs, this.random);
-    peer.state = 'backoff';
-    const fields = { peer: peer.id, addr: peer.addr, err: link.lastError, redialInMs: Math.round(delayMs) };
-    if (wasOpen) this.log.warn(fields, 'peer link down');
-    else this.log.debug(fields, 'peer dial failed');
-    peer.redialTimer = setTimeout(() => {
-      peer.redialTimer = null;
-      if (!this.closed && this.outgoing.get(peer.id) === peer && peer.link === null) this.linkTo(peer);
-    }, delayMs);
-    peer.redialTimer.unref();
-    this.announce(peer);
-  }
-
-  /** The socket is open: send the hello with our nonce, and wait for the acceptor's proof. */
-  private sendAuthHello(link: PeerLink): void {
-    const hs = this.outHandshakes.get(link);
-    if (hs === undefined) return;
-    const hello: Hello = { type: 'hello', id: this.self, addr: this.selfAddr, region: this.region, nonce: hs.clientNonce };
-    link.sendNow(encodeEnvelope([KIND_ONE_WAY, 0, hello]));
-    hs.timer = setTimeout(() => {
-      this.refuse(link, link.label, `it did not authenticate within ${this.helloTimeoutMs} ms (does it have the cluster secret?)`);
-    }, this.helloTimeoutMs);
-    hs.timer.unref();
-  }
-
-  /**
-   * The acceptor's challenge arrived on a dialled link: check its proof, send
-   * ours, and only then let the queue go and call the link up.
-   */
-  private answerChallenge(link: PeerLink, hs: OutgoingHandshake, envelopes: Envelope[]): void {
-    const secret = this.secret as Uint8Array;
-    const first = envelopes[0];
-    const challenge: AuthChallenge | null = first[0] === KIND_ONE_WAY ? asAuthChallenge(first[2]) : null;
-    if (challenge === null || envelopes.length > 1) {
-      this.refuse(link, link.label, 'it answered the hello with something other than an authentication challenge');
-      return;
-    }
-    const expected = authProof(secret, 'server', hs.clientNonce, challenge.nonce, this.self, hs.binding);
-    if (!proofMatches(expected, challenge.proof)) {
-      const tlsHere = hs.binding.length > 0;
-      this.refuse(link, link.label, challenge.tls !== tlsHere
-        ? `its proof does not match: TLS is terminated between the nodes (${tlsHere ? 'TLS here, plain there' : 'plain here, TLS there'})`
-        : 'its proof does not match: it does not know the cluster secret');
-      return;
-    }
-    const proof: AuthProof = {
-      type: 'auth-proof', proof: authProof(secret, 'client', hs.clientNonce, challenge.nonce, this.self, hs.binding),
-    };
-    link.sendNow(encodeEnvelope([KIND_ONE_WAY, 0, proof]));
-    this.endOutgoingHandshake(link);
-    link.release();
-    const peer = link.peer === null ? undefined : this.outgoing.get(link.peer);
-    if (peer !== undefined) this.outgoingOpened(peer, link);
-  }
-
-  private endOutgoingHandshake(link: PeerLink): void {
-    const hs = this.outHandshakes.get(link);
-    if (hs === undefined) return;
-    if (hs.timer) clearTimeout(hs.timer);
-    this.outHandshakes.delete(link);
-  }
-
-  /** Refuse a link in either direction for a failed, stalled or out-of-turn handshake. */
-  private refuse(link: PeerLink, remote: string, why: string): void {
-    if (link.isClosed) return;
-    this.counters.authFailures++;
-    const what = link.direction === 'in' ? `from ${remote}` : `to ${link.label}`;
-    this.log.warn({ remote, direction: link.direction, reason: why }, `refusing peer link ${what}: ${why}`);
-    link.close(1008, 'authentication failed', new UnreachableError(`peer link ${what} refused: ${why}`));
-  }
-
-  /** Close a peer's link now (rejecting its requests with `err`) without a redial. */
-  private resetLink(peer: OutgoingPeer, err: UnreachableError): void {
-    if (peer.redialTimer) clearTimeout(peer.redialTimer);
-    peer.redialTimer = null;
-    const link = peer.link;
-    peer.link = null;
-    peer.state = 'idle';
-    peer.attempt = 0;
-    link?.close(1000, 'peer removed', err);
-    this.announce(peer);
-  }
-
-  /** Fire onPeerUp/onPeerDown when the peer's usable state (open and not cut) changed. */
-  private announce(peer: OutgoingPeer): void {
-    if (this.closed) return; // no events from a network that is shutting down
-    const up = peer.state === 'open' && !this.isCut(peer.id) && this.outgoing.get(peer.id) === peer;
-    if (up === peer.announcedUp) return;
-    peer.announcedUp = up;
-    for (const cb of up ? this.upListeners : this.downListeners) {
-      try {
-        cb(peer.id);
-      } catch (err) {
-        this.log.error({ peer: peer.id, err: (err as Error).message }, 'peer link listener threw');
-      }
-    }
-  }
-
-  // ---- incoming links ----
-
-  private accept(ws: WebSocket, req: http.IncomingMessage): void {
-    const ip = req.socket.remoteAddress ?? 'unknown';
-    const remote = `${ip}:${req.socket.remotePort}`;
-    if (this.closed) {
-      ws.terminate();
-      return;
-    }
-    const link: PeerLink = new PeerLink(ws, 'in', null, `unidentified peer from ${remote}`, {
-      ...this.linkOptions,
-      onFrame: (l, data, isBinary) => this.receive(l, data, isBinary),
-      onClose: () => {
-        this.incoming.delete(link);
-        const hs = this.inHandshakes.get(link);
-        if (hs !== undefined && hs.hello !== null && link.closeCode !== null) {
-          // The dialler hung up after our challenge: it found our proof wrong (a different secret).
-          this.counters.authFailures++;
-          this.log.warn({ peer: hs.hello.id, remote, code: link.closeCode, reason: link.closeReason },
-            `peer link from ${hs.hello.id} at ${remote} closed during authentication (different cluster secrets?)`);
-        }
-        this.endIncomingHandshake(link);
-        clearTimeout(helloTimer);
-      },
-    });
-    this.incoming.add(link);
-    this.inHandshakes.set(link, { ip, remote, binding: channelBinding(req.socket), hello: null, serverNonce: null });
-    this.handshakesByIp.set(ip, (this.handshakesByIp.get(ip) ?? 0) + 1);
-    const helloTimer = setTimeout(() => {
-      if (link.peer !== null || link.isClosed) return;
-      this.log.warn({ remote }, `closing peer link from ${remote}: no hello within ${this.helloTimeoutMs} ms`);
-      link.close(1008, 'expected hello', new UnreachableError(`no hello from ${remote}`));
-    }, this.helloTimeoutMs);
-    helloTimer.unref();
-  }
-
-  private endIncomingHandshake(link: PeerLink): void {
-    const hs = this.inHandshakes.get(link);
-    if (hs === undefined) return;
-    this.inHandshakes.delete(link);
-    const n = (this.handshakesByIp.get(hs.ip) ?? 1) - 1;
-    if (n <= 0) this.handshakesByIp.delete(hs.ip);
-    else this.handshakesByIp.set(hs.ip, n);
-  }
-
-  /**
-   * The first frames of an accepted link: the hello, and with a secret the
-   * challenge-response. Returns the index of the first envelope to dispatch,
-   * or -1 when nothing more may be read from this frame (waiting for the
-   * proof, or the link was refused).
-   */
-  private handshakeIncoming(link: PeerLink, envelopes: Envelope[]): number {
-    const hs = this.inHandshakes.get(link);
-    if (hs === undefined) return -1; // closed meanwhile
-    if (hs.hello === null) {
-      const hello = helloOf(envelopes[0]);
-      if (hello === null) {
-        this.log.warn({ peer: link.label }, `closing peer link from ${link.label}: first message was not a hello`);
-        link.close(1008, 'expected hello', new UnreachableError(`no hello from ${link.label}`));
-        return -1;
-      }
-      if (this.secret === null) {
-        if (hello.nonce !== undefined) {
-          this.log.warn({ peer: hello.id, remote: hs.remote }, `peer ${hello.id} offers authentication but this node has no cluster secret; trusting its hello`);
-        }
-        this.identify(link, hello);
-        return 1;
-      }
-      if (hello.nonce === undefined) {
-        this.refuse(link, hs.remote, `${hello.id} sent no authentication nonce (is the cluster secret set on it?)`);
-        return -1;
-      }
-      if (envelopes.length > 1) {
-        this.refuse(link, hs.remote, `${hello.id} sent messages before authenticating`);
-        return -1;
-      }
-      hs.hello = hello;
-      hs.serverNonce = newNonce();
-      const challenge: AuthChallenge = {
-        type: 'auth-challenge',
-        nonce: hs.serverNonce,
-        proof: authProof(this.secret, 'server', hello.nonce, hs.serverNonce, hello.id, hs.binding),
-        tls: hs.binding.length > 0,
-      };
-      link.sendNow(encodeEnvelope([KIND_ONE_WAY, 0, challenge]));
-      return -1;
-    }
-    const first = envelopes[0];
-    const proof = first[0] === KIND_ONE_WAY ? asAuthProof(first[2]) : null;
-    const hello = hs.hello;
-    if (proof === null) {
-      this.refuse(link, hs.remote, `${hello.id} sent a message before completing authentication`);
-      return -1;
-    }
-    const expected = authProof(this.secret as Uint8Array, 'client', hello.nonce as Uint8Array, hs.serverNonce as Buffer, hello.id, hs.binding);
-    if (!proofMatches(expected, proof.proof)) {
-      this.refuse(link, hs.remote, `${hello.id}'s proof does not match: it does not know the cluster secret`);
-      return -1;
-    }
-    this.identify(link, hello);
-    return 1;
-  }
-
+  /** An accepted link's peer is known (link-auth.ts): keep the link limit and tell the listeners. */
   private identify(link: PeerLink, hello: Hello): void {
-    this.endIncomingHandshake(link);
     link.peer = hello.id;
     link.traffic = this.trafficOf(hello.id);
     link.label = `${hello.id} at ${hello.addr}`;
-    const same = [...this.incoming].filter((l) => l.peer === hello.id && l !== link && !l.isClosed);
-    for (let k = 0; k <= same.length - this.linksPerPeerMax; k++) {
-      // Oldest first (a Set iterates in insertion order): most likely a link that died silently.
-      this.counters.linksRefused++;
-      this.log.warn({ peer: hello.id, links: same.length + 1 }, `closing the oldest link from ${hello.id}: at most ${this.linksPerPeerMax} per peer`);
-      same[k].close(1008, 'too many links from this peer', new UnreachableError(`link from ${hello.id} replaced by a newer one`));
-    }
+    this.incoming.admit(link, hello.id);
     if (hello.region !== null) this.setRegion(hello.id, hello.region);
     this.log.info({ peer: hello.id, addr: hello.addr, region: hello.region }, 'peer link accepted');
-    for (const cb of this.helloListeners) {
-      try {
-        cb(hello);
-      } catch (err) {
-        this.log.error({ peer: hello.id, err: (err as Error).message }, 'hello listener threw');
-      }
-    }
+    this.helloListeners.emit(hello, hello.id);
   }
 
   // ---- receiving ----
@@ -852,14 +361,11 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
     this.counters.messagesReceived += envelopes.length;
     let i = 0;
     if (link.direction === 'in' && link.peer === null) {
-      i = this.handshakeIncoming(link, envelopes);
+      i = this.auth.onIncomingFrame(link, envelopes);
       if (i < 0) return;
-    } else if (link.direction === 'out') {
-      const hs = this.outHandshakes.get(link);
-      if (hs !== undefined) {
-        this.answerChallenge(link, hs, envelopes);
-        return;
-      }
+    } else if (link.direction === 'out' && this.auth.isWaitingOnChallenge(link)) {
+      this.auth.answerChallenge(link, envelopes);
+      return;
     }
     const from = link.peer as NodeId;
     for (; i < envelopes.length && !link.isClosed; i++) {
@@ -901,7 +407,7 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
       this.log.warn({ peer: to, err: (err as Error).message }, 'reply could not be sent');
       part = this.pack([KIND_ERROR, id, errorBodyOf(err)]);
     }
-    this.transmit(link, part, delayMs, () => { this.counters.messagesDropped++; });
+    this.transmit(link, part, delayMs, null);
   }
 
   // ---- helpers ----
@@ -909,30 +415,39 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   /** Pack an envelope, refusing one that could never fit in a frame. */
   private pack(env: Envelope): Buffer {
     const part = encodeEnvelope(env);
-    const max = this.frameBytesMax - FRAME_HEADER_BYTES_MAX;
+    const max = this.o.frameBytesMax - FRAME_HEADER_BYTES_MAX;
     if (part.length > max) throw new ValueTooLargeError(part.length, max);
     return part;
   }
 
-  /** Queue a packed envelope on a link, now or after an injected delay; `refused` if it cannot be queued. */
-  private transmit(link: PeerLink, part: Buffer, delayMs: number, refused: () => void): void {
+  /**
+   * Queue a packed envelope on a link, now or after an injected delay. One
+   * that cannot be queued fails `request` if it is one, else counts as
+   * dropped: no callback per message on the hot path.
+   */
+  private transmit(link: PeerLink, part: Buffer, delayMs: number, request: LinkRequest<M> | null): void {
     if (delayMs === 0) {
-      if (!link.enqueue(part)) refused();
+      if (!link.enqueue(part)) this.refused(link, request);
       return;
     }
     const t = setTimeout(() => {
       this.heldTimers.delete(t);
-      if (!link.enqueue(part)) refused();
+      if (!link.enqueue(part)) this.refused(link, request);
     }, delayMs);
     this.heldTimers.add(t);
   }
 
+  private refused(link: PeerLink, request: LinkRequest<M> | null): void {
+    if (request === null) {
+      this.counters.messagesDropped++;
+      return;
+    }
+    link.settle(request.id, null, new UnreachableError(`link to ${request.to} is congested: ${link.queuedBytes} bytes queued`));
+  }
+
   /** -1 when the peer's region is cut, else the injected delay (0 for none). */
   private delayTo(to: NodeId): number {
-    const region = this.regions.get(to);
-    if (region === undefined) return 0;
-    if (this.cutRegions.has(region)) return -1;
-    return this.delayedRegions.get(region) ?? 0;
+    return this.faultSet.delayFor(this.regions.get(to));
   }
 
   private isCut(to: NodeId): boolean {
@@ -942,77 +457,12 @@ export class WsNetwork<M extends PeerMessage> implements PeerNetwork<M> {
   private setRegion(id: NodeId, region: string): void {
     if (this.regions.get(id) === region) return;
     this.regions.set(id, region);
-    const peer = this.outgoing.get(id);
-    if (peer) this.announce(peer);
+    const peer = this.outgoing.peers.get(id);
+    if (peer) this.outgoing.announce(peer);
   }
 
   private pingAll(): void {
-    for (const peer of this.outgoing.values()) peer.link?.ping();
-    for (const link of this.incoming) link.ping();
+    for (const peer of this.outgoing.peers.values()) peer.link?.ping();
+    for (const link of this.incoming.links) link.ping();
   }
-
-  /**
-   * A request to this node itself is answered by the local handler, through
-   * the codec so the caller gets a copy, as from any other peer.
-   */
-  private requestSelf(msg: M, timeoutMs: number): Promise<M> {
-    const id = this.nextId++;
-    let copy: M;
-    try {
-      copy = roundTrip(this.pack([KIND_REQUEST, id, msg]));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return new Promise<M>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this.selfPending.delete(id)) reject(new TimeoutError(`${msg.type} request to self got no reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.selfPending.set(id, { reject, timer });
-      setImmediate(() => {
-        if (!this.selfPending.has(id)) return;
-        callHandler(this.handler, this.self, copy, this.log, (a) => {
-          if (!this.selfPending.delete(id)) return;
-          clearTimeout(timer);
-          try {
-            if (a.ok) resolve(roundTrip(this.pack([KIND_REPLY, id, a.msg])));
-            else reject(new RemoteError(this.self, a.error));
-          } catch (err) {
-            reject(err);
-          }
-        });
-      });
-    });
-  }
-
-  private sendSelf(msg: M): void {
-    let copy: M;
-    try {
-      copy = roundTrip(this.pack([KIND_ONE_WAY, 0, msg]));
-    } catch (err) {
-      this.log.error({ peer: this.self, type: msg.type, err: (err as Error).message }, 'one-way message not sent');
-      return;
-    }
-    setImmediate(() => {
-      if (!this.closed) callHandler(this.handler, this.self, copy, this.log);
-    });
-  }
-}
-
-/** A fresh copy of a packed envelope's message, as the receiving side would decode it. */
-function roundTrip<M>(part: Buffer): M {
-  return decodeFrame(frameOf([part]))[0][2] as M;
-}
-
-/** The hello in an envelope, or null if it is not a well-formed one. */
-function helloOf(env: Envelope): Hello | null {
-  if (env[0] !== KIND_ONE_WAY) return null;
-  const m = env[2] as unknown as Record<string, unknown>;
-  if (m.type !== 'hello') return null;
-  if (typeof m.id !== 'string' || m.id.length === 0 || m.id.length > NODE_ID_CHARS_MAX) return null;
-  if (typeof m.addr !== 'string' || m.addr.length > ADDR_CHARS_MAX) return null;
-  if (m.region !== undefined && m.region !== null && (typeof m.region !== 'string' || m.region.length > NODE_ID_CHARS_MAX)) return null;
-  if (m.nonce !== undefined && !isNonce(m.nonce)) return null;
-  const hello: Hello = { type: 'hello', id: m.id as NodeId, addr: m.addr, region: (m.region as string | undefined) ?? null };
-  if (m.nonce !== undefined) hello.nonce = m.nonce as Uint8Array;
-  return hello;
 }
