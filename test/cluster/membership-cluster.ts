@@ -194,19 +194,18 @@ export class MemberCluster {
   }
 }
 
-/** Writers that PUT unique keys through random running nodes and remember each acknowledged write. */
-export class Writers {
-  readonly acked = new Map<string, string>();
-  /** Writes not acknowledged: `refused` answered with an error status, the rest were cut off (node killed, not up yet). */
-  failed = 0;
-  refused = 0;
-  readonly refusals: string[] = [];
+/**
+ * `workers` loops that each run rounds through the running nodes of
+ * `via()` until stop(), waiting while none runs; subclasses say what a
+ * round does.
+ */
+abstract class WorkerLoops {
   private stopped = false;
   private loops: Promise<void>[] = [];
 
   constructor(
-    private readonly c: MemberCluster,
-    private readonly opts: { workers: number; prefix: string; valueBytes?: number; via: () => string[]; pauseMs?: number },
+    protected readonly c: MemberCluster,
+    protected readonly opts: { workers: number; prefix: string; via: () => string[]; pauseMs?: number },
   ) {}
 
   start(): void {
@@ -218,33 +217,54 @@ export class Writers {
     await Promise.all(this.loops);
   }
 
+  /** Round `i` of worker `w`, through one or more of the running nodes `via`. */
+  protected abstract round(w: number, i: number, via: string[]): Promise<void>;
+
   private async loop(w: number): Promise<void> {
-    const pad = 'x'.repeat(Math.max(0, (this.opts.valueBytes ?? 64) - 16));
     for (let i = 0; !this.stopped; i++) {
       const via = this.opts.via().filter((id) => this.c.running(id));
       if (via.length === 0) {
         await sleep(50);
         continue;
       }
-      const node = via[(i * 7 + w) % via.length]!;
-      const key = `${this.opts.prefix}-${w}-${i}`;
-      const value = `${w}:${i}:${pad}`;
-      try {
-        const res = await fetch(this.c.url(node, `/kv/${key}`), {
-          method: 'PUT', body: value, headers: { 'Content-Type': 'text/plain' }, signal: AbortSignal.timeout(10_000),
-        });
-        await res.arrayBuffer();
-        if (res.status >= 200 && res.status < 300) this.acked.set(key, value);
-        else {
-          this.failed++;
-          this.refused++;
-          if (this.refusals.length < 10) this.refusals.push(`${node} ${res.status}`);
-        }
-      } catch {
-        // The node died under us: not acknowledged, so not owed.
-        this.failed++;
-      }
+      await this.round(w, i, via);
       if (this.opts.pauseMs) await sleep(this.opts.pauseMs);
+    }
+  }
+}
+
+/** Writers that PUT unique keys through random running nodes and remember each acknowledged write. */
+export class Writers extends WorkerLoops {
+  readonly acked = new Map<string, string>();
+  /** Writes not acknowledged: `refused` answered with an error status, the rest were cut off (node killed, not up yet). */
+  failed = 0;
+  refused = 0;
+  readonly refusals: string[] = [];
+  private readonly pad: string;
+
+  constructor(c: MemberCluster, opts: { workers: number; prefix: string; valueBytes?: number; via: () => string[]; pauseMs?: number }) {
+    super(c, opts);
+    this.pad = 'x'.repeat(Math.max(0, (opts.valueBytes ?? 64) - 16));
+  }
+
+  protected async round(w: number, i: number, via: string[]): Promise<void> {
+    const node = via[(i * 7 + w) % via.length]!;
+    const key = `${this.opts.prefix}-${w}-${i}`;
+    const value = `${w}:${i}:${this.pad}`;
+    try {
+      const res = await fetch(this.c.url(node, `/kv/${key}`), {
+        method: 'PUT', body: value, headers: { 'Content-Type': 'text/plain' }, signal: AbortSignal.timeout(10_000),
+      });
+      await res.arrayBuffer();
+      if (res.status >= 200 && res.status < 300) this.acked.set(key, value);
+      else {
+        this.failed++;
+        this.refused++;
+        if (this.refusals.length < 10) this.refusals.push(`${node} ${res.status}`);
+      }
+    } catch {
+      // The node died under us: not acknowledged, so not owed.
+      this.failed++;
     }
   }
 }
@@ -257,64 +277,40 @@ export class Writers {
  * on every replica for good. A key whose DELETE was not acknowledged is
  * ambiguous and not owed either way.
  */
-export class Deleters {
+export class Deleters extends WorkerLoops {
   readonly deleted = new Set<string>();
   puts = 0;
   /** PUTs and DELETEs not acknowledged: answered with an error status, or cut off (node killed, not up yet). */
   putsFailed = 0;
   deletesFailed = 0;
   readonly refusals: string[] = [];
-  private stopped = false;
-  private loops: Promise<void>[] = [];
 
-  constructor(
-    private readonly c: MemberCluster,
-    private readonly opts: { workers: number; prefix: string; via: () => string[]; pauseMs?: number },
-  ) {}
-
-  start(): void {
-    for (let w = 0; w < this.opts.workers; w++) this.loops.push(this.loop(w));
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.loops);
-  }
-
-  private async loop(w: number): Promise<void> {
-    for (let i = 0; !this.stopped; i++) {
-      const via = this.opts.via().filter((id) => this.c.running(id));
-      if (via.length === 0) {
-        await sleep(50);
-        continue;
+  protected async round(w: number, i: number, via: string[]): Promise<void> {
+    const key = `${this.opts.prefix}-${w}-${i}`;
+    try {
+      const put = await fetch(this.c.url(via[(i * 5 + w) % via.length]!, `/kv/${key}`), {
+        method: 'PUT', body: `${w}:${i}`, headers: { 'Content-Type': 'text/plain' }, signal: AbortSignal.timeout(10_000),
+      });
+      await put.arrayBuffer();
+      const context = put.headers.get('x-ringstore-context');
+      if (put.status < 200 || put.status >= 300 || context === null) {
+        this.putsFailed++;
+        if (this.refusals.length < 10) this.refusals.push(`PUT ${put.status}`);
+        return;
       }
-      const key = `${this.opts.prefix}-${w}-${i}`;
-      try {
-        const put = await fetch(this.c.url(via[(i * 5 + w) % via.length]!, `/kv/${key}`), {
-          method: 'PUT', body: `${w}:${i}`, headers: { 'Content-Type': 'text/plain' }, signal: AbortSignal.timeout(10_000),
-        });
-        await put.arrayBuffer();
-        const context = put.headers.get('x-ringstore-context');
-        if (put.status < 200 || put.status >= 300 || context === null) {
-          this.putsFailed++;
-          if (this.refusals.length < 10) this.refusals.push(`PUT ${put.status}`);
-          continue;
-        }
-        this.puts++;
-        const del = await fetch(this.c.url(via[(i * 5 + w + 1) % via.length]!, `/kv/${key}`), {
-          method: 'DELETE', headers: { 'X-Ringstore-Context': context }, signal: AbortSignal.timeout(10_000),
-        });
-        await del.arrayBuffer();
-        if (del.status >= 200 && del.status < 300) this.deleted.add(key);
-        else {
-          this.deletesFailed++;
-          if (this.refusals.length < 10) this.refusals.push(`DELETE ${del.status}`);
-        }
-      } catch {
-        if (this.deleted.size + this.deletesFailed < this.puts) this.deletesFailed++;
-        else this.putsFailed++;
+      this.puts++;
+      const del = await fetch(this.c.url(via[(i * 5 + w + 1) % via.length]!, `/kv/${key}`), {
+        method: 'DELETE', headers: { 'X-Ringstore-Context': context }, signal: AbortSignal.timeout(10_000),
+      });
+      await del.arrayBuffer();
+      if (del.status >= 200 && del.status < 300) this.deleted.add(key);
+      else {
+        this.deletesFailed++;
+        if (this.refusals.length < 10) this.refusals.push(`DELETE ${del.status}`);
       }
-      if (this.opts.pauseMs) await sleep(this.opts.pauseMs);
+    } catch {
+      if (this.deleted.size + this.deletesFailed < this.puts) this.deletesFailed++;
+      else this.putsFailed++;
     }
   }
 }

@@ -35,6 +35,16 @@ async function reapAll(c: ReplicationCluster): Promise<number> {
   return reaped;
 }
 
+/** Writes `k` through a, deletes it, reaps the tombstone on every replica; returns a's copy from before the delete. */
+async function writeDeleteReap(c: ReplicationCluster): Promise<StoredObject> {
+  await put(c, 'a', 'k', 'old');
+  const old = c.node('a').replica.own('k')!;
+  await del(c, 'a', 'k');
+  await reapAll(c);
+  await reapAll(c);
+  return old;
+}
+
 function all(c: ReplicationCluster): TestNode[] {
   return [...c.nodes.values()];
 }
@@ -143,11 +153,7 @@ describe('replication/tombstone-reaper', () => {
 
   it('keeps a write made after the reap, stripping the deleted sibling a merge would bring along', async () => {
     const c = new ReplicationCluster(['a', 'b', 'c'], { tombstoneGraceMs: 0 });
-    await put(c, 'a', 'k', 'old');
-    const old = c.node('a').replica.own('k')!;
-    await del(c, 'a', 'k');
-    await reapAll(c);
-    await reapAll(c);
+    const old = await writeDeleteReap(c);
     await put(c, 'b', 'k', 'new');
     await c.node('c').replica.apply('k', old);
     assert.deepEqual(liveValues(c.node('c').replica.own('k')), ['new']);
@@ -168,11 +174,7 @@ describe('replication/tombstone-reaper', () => {
 
   it('remembers reaped contexts across a restart (storage meta)', async () => {
     const c = new ReplicationCluster(['a', 'b', 'c'], { tombstoneGraceMs: 0 });
-    await put(c, 'a', 'k', 'old');
-    const old = c.node('a').replica.own('k')!;
-    await del(c, 'a', 'k');
-    await reapAll(c);
-    await reapAll(c);
+    const old = await writeDeleteReap(c);
     const { Replica } = await import('../../src/replication/replica');
     const a = c.node('a');
     const reopened = new Replica(a.id, a.storage, c.config.partitions, { clock: c.clock });
