@@ -266,4 +266,28 @@ describe('SqliteStorage', () => {
     );
     await assert.rejects(SqliteStorage.open(file), StorageError);
   });
+  it('converts a kv table of the old rowid layout at open, keeping every row', async () => {
+    const file = freshFile();
+    const { pack } = await import('msgpackr');
+    await withConnection(file, async (db) => {
+      await exec(db, 'CREATE TABLE kv (key TEXT PRIMARY KEY, partition INTEGER NOT NULL, expires INTEGER, value BLOB NOT NULL)');
+      await run(db, 'INSERT INTO kv VALUES (?, ?, ?, ?), (?, ?, ?, ?)', [
+        'a', 3, null, pack({ n: 1, s: 'one' }), 'b', 5, 4_102_444_800_000, pack({ n: 2, s: 'two' }),
+      ]);
+    });
+    const s = await openAt<Val>(file);
+    assert.deepEqual(s.get('a'), { n: 1, s: 'one' });
+    assert.deepEqual(s.get('b'), { n: 2, s: 'two' });
+    const layout = await withConnection(file, (db) => all<{ sql: string }>(db, "SELECT sql FROM sqlite_master WHERE name = 'kv'"));
+    assert.match(layout[0]!.sql, /WITHOUT ROWID/);
+    assert.deepEqual(
+      await withConnection(file, (db) => all(db, 'SELECT key, partition, expires FROM kv ORDER BY key')),
+      [{ key: 'a', partition: 3, expires: null }, { key: 'b', partition: 5, expires: 4_102_444_800_000 }],
+    );
+    assert.deepEqual(s.metaOf('b'), { partition: 5, expiresAtMs: 4_102_444_800_000 });
+    await s.put('c', { n: 3, s: 'three' }, meta(0));
+    await s.close();
+    const again = await openAt<Val>(file);
+    assert.deepEqual([again.get('a'), again.get('c')], [{ n: 1, s: 'one' }, { n: 3, s: 'three' }]);
+  });
 });
