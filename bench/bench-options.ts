@@ -63,7 +63,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     .option('--delay-ms <ms>', 'one-way delay injected between regions', num('delay-ms', 0, 10_000), 40)
     .option('--consistency <mode>', 'consistency of the ringstore requests (compare and scale modes)', 'global')
     .option('--sessions <n>', 'sessions in the pool', int('sessions', 1, 10_000_000), 5000)
-    .option('--warmup <s>', 'untimed seconds per system before the first round', num('warmup', 0, 600), 1)
+    .option('--warmup <s>', 'untimed seconds per system before the first round (long enough for V8 to finish optimising the nodes)', num('warmup', 0, 600), 8)
     .option('--redis <mode>', 'redis-server durability: everysec (AOF fsync every second), always, none (no persistence), off (skip)', 'everysec')
     .option('--scale <list>', 'ringstore alone at each cluster size, e.g. 1,3,5')
     .option('--node-args <args>', 'extra node(1) arguments for each ringstore node, space-separated (e.g. "--cpu-prof")', '')
