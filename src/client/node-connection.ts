@@ -16,7 +16,7 @@
  */
 import WebSocket from 'ws';
 import {
-  BadFrameError, ClosedError, TimeoutError, UnreachableError, ValueTooLargeError,
+  BadFrameError, ClosedError, UnreachableError, ValueTooLargeError,
 } from '../core/errors';
 import { asNodeId } from '../core/ids';
 import type { Random } from '../core/prng';
@@ -27,8 +27,10 @@ import {
 import type { Logger } from '../transport/logger';
 import { PeerLink, type LinkCounters } from '../transport/peer-link';
 import { RemoteError } from '../transport/remote-error';
+import { RequestDeadlines } from '../transport/request-deadlines';
 import { zeroMask } from '../transport/ws-mask';
 import type { ClientHello, ClientReply, ClientRequest } from '../transport/client-protocol';
+import { ConnectionRequest, type RequestOrigin } from './connection-request';
 
 /** The node's client API path (src/node/client-api.ts CLIENT_PATH; repeated so this module loads no node code). */
 const CLIENT_PATH = '/client';
@@ -65,7 +67,7 @@ function markUnsent<E extends Error>(err: E): E {
   return err;
 }
 
-export class NodeConnection {
+export class NodeConnection implements RequestOrigin {
   /** Learned from the node's hello. */
   nodeId: string | null = null;
   region: string | null = null;
@@ -77,6 +79,7 @@ export class NodeConnection {
   private attempt = 0;
   private redialTimer: NodeJS.Timeout | null = null;
   private nextId = 1;
+  private readonly deadlines = new RequestDeadlines();
 
   constructor(readonly addr: string, private readonly o: NodeConnectionOptions) {
     this.dial();
@@ -101,25 +104,24 @@ export class NodeConnection {
     const part = encodeEnvelope([KIND_REQUEST, id, msg]);
     const max = this.o.frameBytesMax - FRAME_HEADER_BYTES_MAX;
     if (part.length > max) return Promise.reject(markUnsent(new ValueTooLargeError(part.length, max)));
-    return new Promise<ClientReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!link.pending.delete(id)) return;
-        // A request queued on a link still connecting goes out when it opens,
-        // so it is not marked unsent.
-        reject(this.opened.has(link)
-          ? new TimeoutError(`${msg.type} request to ${this.label} got no reply within ${timeoutMs} ms`)
-          : new UnreachableError(`could not connect to ${this.addr} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      link.pending.set(id, {
-        resolve: resolve as (m: unknown) => void,
-        // A link that never opened sent nothing (PeerLink drops its queue when it fails).
-        reject: (err: Error) => reject(this.opened.has(link) ? err : markUnsent(err)),
-        timer,
-      });
-      if (!link.enqueue(part)) {
-        link.settle(id, null, markUnsent(new UnreachableError(`link to ${this.label} is congested or closed`)));
-      }
-    });
+    // One object per request: no timer, and no closure (connection-request.ts).
+    const r = new ConnectionRequest(this.deadlines, this, link, id, msg.type, timeoutMs);
+    link.pending.set(id, r);
+    this.deadlines.track(r, timeoutMs);
+    if (!link.enqueue(part)) {
+      link.settle(id, null, markUnsent(new UnreachableError(`link to ${this.label} is congested or closed`)));
+    }
+    return r.promise;
+  }
+
+  /** RequestOrigin: whether `link` ever opened. */
+  wasOpened(link: PeerLink): boolean {
+    return this.opened.has(link);
+  }
+
+  /** RequestOrigin: mark `err` as "never sent". */
+  unsent<E extends Error>(err: E): E {
+    return markUnsent(err);
   }
 
   /** Liveness check (see PeerLink.ping): a node that stopped answering is dropped and redialled. */
@@ -139,6 +141,7 @@ export class NodeConnection {
       link.close(1000, 'client closing', new ClosedError('ring client'));
       await link.whenClosed();
     }
+    this.deadlines.stop(); // every request was rejected with the link
   }
 
   private dial(): void {
