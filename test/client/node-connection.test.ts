@@ -40,14 +40,19 @@ async function silentNode(): Promise<{ addr: string; requests: () => number; clo
   };
 }
 
+/** Waits (at most 5 s) for the connection to open. */
+async function waitOpen(conn: NodeConnection): Promise<void> {
+  const t0 = Date.now();
+  while (conn.state !== 'open' && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(conn.state, 'open');
+}
+
 describe('client/node-connection: request deadlines', () => {
   it('rejects each request that gets no reply with TimeoutError after its own timeout, as sent', async () => {
     const node = await silentNode();
     const conn = new NodeConnection(node.addr, options());
     try {
-      const t0 = Date.now();
-      while (conn.state !== 'open' && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
-      assert.equal(conn.state, 'open');
+      await waitOpen(conn);
       const started = Date.now();
       const settled: Array<{ ms: number; err: RingstoreError }> = [];
       const track = (timeoutMs: number): Promise<void> =>
@@ -92,8 +97,7 @@ describe('client/node-connection: request deadlines', () => {
     const node = await silentNode();
     const conn = new NodeConnection(node.addr, options());
     try {
-      const t0 = Date.now();
-      while (conn.state !== 'open' && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+      await waitOpen(conn);
       const waiting = conn.request({ type: 'ring' }, 60_000).then(() => null, (err: RingstoreError) => err);
       await conn.close();
       assert.equal((await waiting)?.code, 'RS_ERR_CLOSED');
