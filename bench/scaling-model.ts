@@ -37,6 +37,12 @@ export interface ScalingPoint {
   /** Share of client operations each node coordinated, largest. */
   coordinatorShareMax: number;
   keysPerNodeMean: number;
+  /**
+   * CPU of this process per client op while measuring: the protocol code of
+   * every node (Coordinator, Replica, CRDTs, the in-memory network and
+   * storage), with no sockets and no SQLite. The floor of that code alone.
+   */
+  cpuUsPerOp: number;
 }
 
 function arg(name: string, fallback: string): string {
@@ -83,7 +89,9 @@ export async function measure(nodes: number, ops: number, keys: number, seed: nu
   // Let read repairs and late replies of the load phase finish before counting.
   await new Promise((r) => setTimeout(r, 50));
   const sent0 = c.hub.stats().sent;
+  const cpu0 = process.cpuUsage();
   await run(ops, () => `sess:${rng.int(keys)}`, opFor);
+  const cpu = process.cpuUsage(cpu0);
   await new Promise((r) => setTimeout(r, 50));
   const messages = c.hub.stats().sent - sent0;
   const total = [...served.values()].reduce((a, b) => a + b, 0);
@@ -99,6 +107,7 @@ export async function measure(nodes: number, ops: number, keys: number, seed: nu
     imbalance: Math.max(...shares) / mean,
     coordinatorShareMax: Math.max(...coordinated.values()) / ops,
     keysPerNodeMean: keysHeld / nodes,
+    cpuUsPerOp: (cpu.user + cpu.system) / ops,
   };
 }
 
@@ -108,11 +117,11 @@ async function main(): Promise<void> {
   const sizes = arg('sizes', '3,5,10,20,40').split(',').map(Number);
   const seed = Number(arg('seed', '42'));
   process.stdout.write(`scaling model: real Coordinator/Replica over the in-memory network, ${ops} ops (50% get, 50% session write), ${keys} keys, seed ${seed}\n`);
-  process.stdout.write('nodes  N  msgs/op  replica ops/op  work share per node (mean, max/mean)  coordinated max  keys per node\n');
+  process.stdout.write('nodes  N  msgs/op  replica ops/op  work share per node (mean, max/mean)  coordinated max  keys per node  CPU us/op\n');
   for (const s of sizes) {
     const p = await measure(s, ops, keys, seed);
     process.stdout.write(`${String(p.nodes).padStart(5)}  ${p.n}  ${p.messagesPerOp.toFixed(2).padStart(7)}  ${p.replicaOpsPerOp.toFixed(2).padStart(14)}  ` +
-      `${(100 / p.nodes).toFixed(1).padStart(6)}%, ${p.imbalance.toFixed(2)}${' '.repeat(24)}  ${(100 * p.coordinatorShareMax).toFixed(1).padStart(6)}%  ${p.keysPerNodeMean.toFixed(0).padStart(12)}\n`);
+      `${(100 / p.nodes).toFixed(1).padStart(6)}%, ${p.imbalance.toFixed(2)}${' '.repeat(24)}  ${(100 * p.coordinatorShareMax).toFixed(1).padStart(6)}%  ${p.keysPerNodeMean.toFixed(0).padStart(12)}  ${p.cpuUsPerOp.toFixed(1).padStart(9)}\n`);
   }
 }
 

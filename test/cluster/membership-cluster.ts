@@ -316,39 +316,31 @@ export class Deleters extends WorkerLoops {
 }
 
 /** Read every deleted key back through `via` with r=`r`; returns those that do not read 404. */
-export async function readBackDeleted(c: MemberCluster, deleted: Set<string>, via: string[], r: number, concurrency = 16): Promise<string[]> {
-  const keys = [...deleted];
-  const bad: string[] = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < keys.length) {
-      const key = keys[next++]!;
-      const node = via[next % via.length]!;
-      let status = 0;
-      let why = '';
-      for (let attempt = 0; attempt < 3 && status !== 404; attempt++) {
-        try {
-          const res = await fetch(c.url(node, `/kv/${key}?r=${r}`), { signal: AbortSignal.timeout(10_000) });
-          status = res.status;
-          why = `${res.status} ${(await res.text()).slice(0, 80)}`;
-          if (status !== 503 && status !== 404) break;
-          if (status === 503) await sleep(200);
-        } catch (err) {
-          why = (err as Error).message;
-          await sleep(100);
-        }
-      }
-      if (status !== 404) bad.push(`${key} via ${node}: ${why}`);
-    }
-  }));
-  return bad;
+export function readBackDeleted(c: MemberCluster, deleted: Set<string>, via: string[], r: number, concurrency = 16): Promise<string[]> {
+  return readEveryKey(c, [...deleted], via, r, concurrency, (status) => status === 404);
 }
 
 /** Read every key back through `via` with r=`r`; returns the keys whose value is missing or wrong. */
-export async function readBack(
+export function readBack(
   c: MemberCluster, written: Map<string, string>, via: string[], r: number, concurrency = 16,
 ): Promise<string[]> {
-  const keys = [...written.keys()];
+  return readEveryKey(c, [...written.keys()], via, r, concurrency, (status, body, key) =>
+    // 300: concurrent versions. For these unique, blind writes that only happens when a
+    // forwarded put was retried on a second replica after a timeout, which writes the same
+    // value twice; the write is present, which is what this checks.
+    (status === 200 && body === written.get(key)) ||
+    (status === 300 && siblingsOf(body).includes(written.get(key)!)));
+}
+
+/**
+ * GET every key with r=`r`, `concurrency` at a time, each through the next
+ * node of `via`; a read is retried (3 attempts) after a 503 or a network
+ * error. Returns "key via node: last answer" for each read `good` refused.
+ */
+async function readEveryKey(
+  c: MemberCluster, keys: string[], via: string[], r: number, concurrency: number,
+  good: (status: number, body: string, key: string) => boolean,
+): Promise<string[]> {
   const bad: string[] = [];
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -361,11 +353,7 @@ export async function readBack(
         try {
           const res = await fetch(c.url(node, `/kv/${key}?r=${r}`), { signal: AbortSignal.timeout(10_000) });
           const body = await res.text();
-          // 300: concurrent versions. For these unique, blind writes that only happens when a
-          // forwarded put was retried on a second replica after a timeout, which writes the same
-          // value twice; the write is present, which is what this checks.
-          ok = (res.status === 200 && body === written.get(key)) ||
-            (res.status === 300 && siblingsOf(body).includes(written.get(key)!));
+          ok = good(res.status, body, key);
           why = `${res.status} ${body.slice(0, 80)}`;
           if (!ok && res.status !== 503) break;
           if (!ok) await sleep(200);
