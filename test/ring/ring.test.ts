@@ -132,12 +132,15 @@ describe('ring/ring (Dynamo 6.2 strategy 3: Q/S partitions per node)', () => {
   });
 
   // Leaves are recomputed from the remaining claim sequence, so they move more
-  // than the leaver's share; the worst case seen (3 -> 2 members) is exactly half.
-  it('moves at most half the partitions when a member leaves, for random member sets (q=256)', () => {
+  // than the leaver's share. The worst case is three members losing their
+  // first: of 1,350,000 random such leaves (ids of printable ASCII, q=256) 0.3%
+  // moved more than half and the most moved 134 (0.52 q); ring.ts says so. The
+  // bound asserted is that measured worst with a margin, not a proof.
+  it('moves at most 0.55 q of the partitions when a member leaves, for random member sets (q=256)', () => {
     fc.assert(fc.property(arbMembers(3, 24), fc.nat(), (ms, at) => {
       const ring = buildRing(ms, 256);
       const moves = ownershipMoves(ring, buildRing(ms.filter((_, j) => j !== at % ms.length), 256));
-      assert.ok(moves <= 128, `moved ${moves} of 256`);
+      assert.ok(moves <= 140, `moved ${moves} of 256`);
     }), { numRuns: 80 });
   });
 
