@@ -71,7 +71,12 @@ export function compareRegisters(a: FieldRegister, b: FieldRegister): number {
 export function mergeSessions(a: SessionState, b: SessionState): SessionState {
   // Replicas mostly merge copies that are already equal (reads, read repair,
   // re-delivered writes): a comparison is cheaper than building the join.
-  if (a === b || sameData(a, b)) return a;
+  if (a === b) return a;
+  // A replica applying a coordinator's new state (the usual write) merges
+  // into its copy a state that already holds all of it: the join is that
+  // state, so return it instead of building an equal one.
+  if (sessionCovers(b, a)) return b;
+  if (sessionCovers(a, b)) return a;
   const destroyed = a.destroyed || b.destroyed;
   return {
     fields: destroyed ? NO_FIELDS : mergeFields(a.fields, b.fields),
@@ -150,6 +155,30 @@ export function sessionMaxStamp(state: SessionState): HlcStamp {
   let max = 0;
   for (const r of Object.values(state.fields)) if (r.t > max) max = r.t;
   return max;
+}
+
+/**
+ * Whether merging `a` into `big` gives `big` as data: every register of `a`
+ * is at or below `big`'s for its field, the clocks are at or above `a`'s, a
+ * destroy in `a` is in `big`, and `big` is in the shape a merge builds (no
+ * fields once destroyed, fields in key order). Allocates nothing.
+ */
+function sessionCovers(big: SessionState, a: SessionState): boolean {
+  if (big.expiresAtMs < a.expiresAtMs || big.touchedAtMs < a.touchedAtMs) return false;
+  if (a.destroyed && !big.destroyed) return false;
+  let previous: string | null = null;
+  for (const field in big.fields) {
+    if (big.destroyed) return false;
+    if (previous !== null && compareStrings(previous, field) >= 0) return false;
+    previous = field;
+  }
+  if (big.destroyed) return true;
+  for (const field in a.fields) {
+    const rb = big.fields[field];
+    if (rb === undefined || !Object.prototype.hasOwnProperty.call(big.fields, field)) return false;
+    if (compareRegisters(a.fields[field]!, rb) > 0) return false;
+  }
+  return true;
 }
 
 function mergeFields(

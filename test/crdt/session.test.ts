@@ -4,7 +4,31 @@ import {
   compareRegisters, emptySession, mergeSessions, sessionDestroy, sessionIsLive, sessionMaxStamp, sessionTouch,
   sessionView, sessionWrite, type SessionState,
 } from '../../src/crdt/session';
+import { compareStrings } from '../../src/crdt/canonical';
 import { pick3, sessionStatesArb, threeIndices } from './arbitraries';
+
+/** The join built field by field, as the lattice defines it: the reference the merge is checked against. */
+function referenceJoin(a: SessionState, b: SessionState): SessionState {
+  const destroyed = a.destroyed || b.destroyed;
+  const own = (s: SessionState, name: string): SessionState['fields'][string] | undefined =>
+    Object.prototype.hasOwnProperty.call(s.fields, name) ? s.fields[name] : undefined;
+  const entries: Array<[string, SessionState['fields'][string]]> = [];
+  if (!destroyed) {
+    const names = [...new Set([...Object.keys(a.fields), ...Object.keys(b.fields)])].sort(compareStrings);
+    for (const name of names) {
+      const ra = own(a, name);
+      const rb = own(b, name);
+      entries.push([name, ra === undefined ? rb! : rb === undefined ? ra : compareRegisters(ra, rb) < 0 ? rb : ra]);
+    }
+  }
+  // fromEntries, so a field named __proto__ is an own property as in the merge.
+  const fields = Object.fromEntries(entries);
+  return {
+    fields, expiresAtMs: Math.max(a.expiresAtMs, b.expiresAtMs), touchedAtMs: Math.max(a.touchedAtMs, b.touchedAtMs), destroyed,
+  };
+}
+
+const isSorted = (xs: string[]): boolean => xs.every((x, i) => i === 0 || compareStrings(xs[i - 1]!, x) < 0);
 
 const NOW = 1_000;
 
@@ -115,6 +139,37 @@ describe('crdt/session (DESIGN.md Data model: session)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('equals the field-by-field join, fields in key order, for any two states', () => {
+    fc.assert(
+      fc.property(sessionStatesArb(3, 25), threeIndices, (states, idx) => {
+        const [a, b] = pick3(states, idx);
+        const merged = mergeSessions(a, b);
+        assert.deepEqual(merged, referenceJoin(a, b));
+        assert.ok(isSorted(Object.keys(merged.fields)), `fields in order: ${Object.keys(merged.fields).join(',')}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('returns the state that already holds the other one itself, in either order, without building a copy', () => {
+    const old = sessionWrite(emptySession(), { set: { a: 1, b: 2 }, expiresAtMs: NOW + 10 }, 5, 'n1', NOW);
+    const next = sessionWrite(old, { set: { b: 3, c: 4 }, expiresAtMs: NOW + 20 }, 6, 'n1', NOW + 1);
+    assert.equal(mergeSessions(old, next), next);
+    assert.equal(mergeSessions(next, old), next);
+    const gone = sessionDestroy(next, NOW + 2);
+    assert.equal(mergeSessions(next, gone), gone);
+  });
+
+  it('builds the join for a covering state a merge would not have built (fields out of order, a destroy with fields)', () => {
+    const old = sessionWrite(emptySession(), { set: { a: 1 }, expiresAtMs: NOW + 10 }, 5, 'n1', NOW);
+    const unordered: SessionState = { ...old, fields: { z: { v: 9, t: 7, n: 'n2' }, a: { v: 2, t: 7, n: 'n2' } } };
+    const merged = mergeSessions(old, unordered);
+    assert.deepEqual(Object.keys(merged.fields), ['a', 'z']);
+    assert.deepEqual(merged, referenceJoin(old, unordered));
+    const destroyedWithFields: SessionState = { ...unordered, destroyed: true };
+    assert.deepEqual(mergeSessions(old, destroyedWithFields).fields, {});
   });
 
   it('every operation is an inflation: merging the old state back changes nothing', () => {
