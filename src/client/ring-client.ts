@@ -3,8 +3,7 @@
  * given over the client WebSocket API (/client, src/node/client-api.ts),
  * learns the ring from them, and sends each request to a replica of its key
  * (Dynamo 4.5 and 6.4, client-driven coordination: no load balancer, no
- * forwarding hop), the same replica for every request of one event-loop turn
- * where it can (turn-affinity.ts). It prefers replicas in its own region when given one,
+ * forwarding hop). It prefers replicas in its own region when given one,
  * fails over to the next node when a link drops or a request times out,
  * refreshes the ring periodically and after failures, and redials lost
  * nodes with backoff.
@@ -41,7 +40,6 @@ import type { LinkCounters } from '../transport/peer-link';
 import type { ClientReply, ClientRequest, ObjectView, ScanCursor } from '../transport/client-protocol';
 import { NodeConnection, wasNotSent } from './node-connection';
 import { ringViewOf, routeOf, type RingView } from './ring-view';
-import { TurnAffinity } from './turn-affinity';
 
 export type { Consistency, RequestOptions };
 
@@ -140,8 +138,6 @@ export class RingClient extends EventEmitter {
   /** Names this client's operation ids (unique enough across clients: 64 random bits). */
   private readonly opIdPrefix = `c${Math.floor(Math.random() * 2 ** 32).toString(36)}${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
   private opSeq = 0;
-  private readonly turn = new TurnAffinity<NodeConnection>();
-  private readonly replicaScratch: NodeConnection[] = [];
   readonly linkCounters: LinkCounters = { framesSent: 0, messagesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0 };
 
   constructor(options: RingClientOptions) {
@@ -433,10 +429,7 @@ export class RingClient extends EventEmitter {
     // to one of the key's nodes. It is the one the full order below would
     // pick, since the key's nodes come first in it.
     if (key !== null && this.view !== null) {
-      const route = routeOf(this.view, key, this.region);
-      const replicas = this.usableReplicas(this.view, route, tried);
-      if (replicas.length > 0) return this.turn.choose(replicas);
-      for (const id of route) {
+      for (const id of routeOf(this.view, key, this.region)) {
         const c = this.connFor(id);
         if (c !== undefined && c.state === 'open' && !tried.has(c)) return c;
       }
@@ -456,27 +449,6 @@ export class RingClient extends EventEmitter {
       for (const c of order) if (c.state === state && !tried.has(c)) return c;
     }
     return null;
-  }
-
-  /**
-   * Open, untried connections to the key's N replicas, in route order; with
-   * a region, only those in it while any is (a `local` request is
-   * coordinated in its own region). Reuses one array.
-   */
-  private usableReplicas(view: RingView, route: readonly string[], tried: ReadonlySet<NodeConnection>): NodeConnection[] {
-    const out = this.replicaScratch;
-    out.length = 0;
-    let local = false;
-    for (let i = 0, n = Math.min(view.n, route.length); i < n; i++) {
-      const id = route[i]!;
-      const c = this.connFor(id);
-      if (c === undefined || c.state !== 'open' || tried.has(c)) continue;
-      const inRegion = this.region !== null && view.members.get(id)?.region === this.region;
-      if (local && !inRegion) break;
-      if (out.length === 0) local = inRegion;
-      out.push(c);
-    }
-    return out;
   }
 
   /** The connection to member `id`: by the id its hello gave, else dialled at its announced address. */

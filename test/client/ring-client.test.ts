@@ -158,8 +158,6 @@ describe('client/ring-client: RingClient over the /client WebSocket API', functi
     };
     const workers = Array.from({ length: 16 }, (_, w) => worker(w));
     await waitFor('some traffic', () => done > 100, 10_000, 10);
-    // A turn's requests all go to one node (turn-affinity.ts): close n1 while it has some.
-    await waitFor('requests in flight on n1', () => (client.connections().find((c) => c.id === 'n1')?.pending ?? 0) > 0, 10_000, 1);
     await cluster.stopNode(0);
     const atClose = done;
     await waitFor('traffic after the close', () => done > atClose + 300, 15_000, 10);
