@@ -72,9 +72,10 @@ export function mergeSessions(a: SessionState, b: SessionState): SessionState {
   // Replicas mostly merge copies that are already equal (reads, read repair,
   // re-delivered writes): a comparison is cheaper than building the join.
   if (a === b) return a;
-  // A replica applying a coordinator's new state (the usual write) merges
-  // into its copy a state that already holds all of it: the join is that
-  // state, so return it instead of building an equal one.
+  // Often one side already holds all of the other: a write's delta merged
+  // into the empty state (every session write, at its coordinator), a delta
+  // that rewrites every field of a replica's copy, two equal copies of a
+  // read. The join is then that side: return it instead of building a copy.
   if (sessionCovers(b, a)) return b;
   if (sessionCovers(a, b)) return a;
   const destroyed = a.destroyed || b.destroyed;
