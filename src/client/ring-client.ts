@@ -3,7 +3,8 @@
  * given over the client WebSocket API (/client, src/node/client-api.ts),
  * learns the ring from them, and sends each request to a replica of its key
  * (Dynamo 4.5 and 6.4, client-driven coordination: no load balancer, no
- * forwarding hop). It prefers replicas in its own region when given one,
+ * forwarding hop), the same replica for every request of one event-loop turn
+ * where it can (turn-affinity.ts). It prefers replicas in its own region when given one,
  * fails over to the next node when a link drops or a request times out,
  * refreshes the ring periodically and after failures, and redials lost
  * nodes with backoff.
@@ -40,6 +41,12 @@ import type { LinkCounters } from '../transport/peer-link';
 import type { ClientReply, ClientRequest, ObjectView, ScanCursor } from '../transport/client-protocol';
 import { NodeConnection, wasNotSent } from './node-connection';
 import { ringViewOf, routeOf, type RingView } from './ring-view';
+import { SessionTokens, type SessionToken } from './session-tokens';
+import { TurnAffinity } from './turn-affinity';
+
+type OpOk = Extract<ClientReply, { type: 'op-ok' }>;
+/** Sessions whose token a client keeps, at most. */
+const SESSION_TOKENS_MAX = 100_000;
 
 export type { Consistency, RequestOptions };
 
@@ -134,10 +141,14 @@ export class RingClient extends EventEmitter {
   private lastFailureRefreshMs = 0;
   private closed = false;
   /** Requests answered, retried on another node, and failed, since the start. */
-  readonly stats = { requests: 0, retries: 0, failures: 0, ringRefreshes: 0, degraded: 0 };
+  /** staleReads: session reads asked again of the node that took this client's last write (session-tokens.ts). */
+  readonly stats = { requests: 0, retries: 0, failures: 0, ringRefreshes: 0, degraded: 0, staleReads: 0 };
   /** Names this client's operation ids (unique enough across clients: 64 random bits). */
   private readonly opIdPrefix = `c${Math.floor(Math.random() * 2 ** 32).toString(36)}${Math.floor(Math.random() * 2 ** 32).toString(36)}`;
   private opSeq = 0;
+  private readonly turn = new TurnAffinity<NodeConnection>();
+  private readonly sessionTokens = new SessionTokens<NodeConnection>(SESSION_TOKENS_MAX);
+  private readonly replicaScratch: NodeConnection[] = [];
   readonly linkCounters: LinkCounters = { framesSent: 0, messagesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0 };
 
   constructor(options: RingClientOptions) {
@@ -259,7 +270,7 @@ export class RingClient extends EventEmitter {
 
   /** The live session, or null when absent, expired or destroyed. */
   async sessionGet(key: string, opts: RequestOptions = {}): Promise<SessionRecord | null> {
-    const view = await this.op(key, { op: 'get' }, opts, true);
+    const view = await this.op(key, { op: 'get' }, opts, true, undefined, true);
     if (view === null) return null;
     if (view.kind !== 'session') throw new TypeMismatchError(key, view.kind, 'session');
     return { data: view.data, expiresAtMs: view.expiresAtMs };
@@ -270,17 +281,17 @@ export class RingClient extends EventEmitter {
     if (!change || typeof change !== 'object') throw new BadRequestError('session change must be an object');
     await this.op(key, {
       op: 'session-write', set: change.set ?? {}, del: change.del ?? [], expiresAtMs: change.expiresAtMs,
-    }, opts, true);
+    }, opts, true, undefined, true);
   }
 
   /** Extend the expiry only (never shortens it; leaves a destroyed session destroyed). */
   async sessionTouch(key: string, expiresAtMs: number, opts: RequestOptions = {}): Promise<void> {
-    await this.op(key, { op: 'session-touch', expiresAtMs }, opts, true);
+    await this.op(key, { op: 'session-touch', expiresAtMs }, opts, true, undefined, true);
   }
 
   /** Logout: wins over every write and touch concurrent with it. */
   async sessionDestroy(key: string, opts: RequestOptions = {}): Promise<void> {
-    await this.op(key, { op: 'session-destroy' }, opts, true);
+    await this.op(key, { op: 'session-destroy' }, opts, true, undefined, true);
   }
 
   // ---- scans ----
@@ -370,23 +381,58 @@ export class RingClient extends EventEmitter {
   }
 
   private async op(
-    key: string, op: ClientOp, opts: RequestOptions, idempotent: boolean, opId?: string,
+    key: string, op: ClientOp, opts: RequestOptions, idempotent: boolean, opId?: string, session = false,
   ): Promise<ObjectView | null> {
     if (typeof key !== 'string' || key.length === 0) throw new BadRequestError('key must be a non-empty string');
     const o = requestOptions(opts);
     if (o.consistency === undefined && this.consistency !== undefined) o.consistency = this.consistency;
+    const token = session ? this.sessionTokens.get(key) : undefined;
+    if (token !== undefined && op.op !== 'get' && o.after === undefined) o.after = token.stamp;
     const msg: ClientRequest = opId === undefined ? { type: 'op', key, op, opts: o } : { type: 'op', key, op, opts: o, opId };
-    const reply = expect(await this.call(key, msg, idempotent), 'op-ok');
+    const answered = session ? { by: null as NodeConnection | null } : undefined;
+    let reply = expect(await this.call(key, msg, idempotent, answered), 'op-ok');
+    if (answered !== undefined && answered.by !== null) reply = await this.noteSession(key, op, msg, reply, answered.by, token);
     if (reply.got !== undefined && reply.wanted !== undefined && reply.got < reply.wanted) this.stats.degraded++;
     return reply.view;
   }
 
   /**
+   * Keep the session's token (session-tokens.ts) and, for a read answered
+   * with a state older than this client's last write to it, ask the node
+   * that took that write; if it cannot answer, the first answer stands
+   * (stale beats an error).
+   */
+  private async noteSession(
+    key: string, op: ClientOp, msg: ClientRequest, reply: OpOk, answeredBy: NodeConnection,
+    token: SessionToken<NodeConnection> | undefined,
+  ): Promise<OpOk> {
+    let answer = reply;
+    let by = answeredBy;
+    if (answer.stamp === undefined) return answer; // a node that sends no stamps
+    if (op.op === 'get' && token !== undefined && token.node !== by && token.node.state === 'open'
+      && this.sessionTokens.isStale(token, answer.stamp, answer.view !== null)) {
+      try {
+        const again = expect(await token.node.request(msg, this.timeoutMs), 'op-ok');
+        this.stats.staleReads++;
+        answer = again;
+        by = token.node;
+      } catch (err) {
+        this.logger.debug({ node: token.node.label, err: (err as Error).message }, 'stale session read kept: the node of the last write did not answer');
+      }
+    }
+    if (answer.stamp !== undefined) this.sessionTokens.note(key, answer.stamp, by, op.op === 'session-destroy');
+    return answer;
+  }
+
+  /**
    * Send `msg` to the best node for `key` (any node when null) and fail over
    * as the module comment says. At most retriesMax + 1 attempts; waits up to
-   * timeoutMs for a connection when none is open.
+   * timeoutMs for a connection when none is open. `answered.by` is set to the
+   * connection that answered.
    */
-  private async call(key: string | null, msg: ClientRequest, idempotent: boolean): Promise<ClientReply> {
+  private async call(
+    key: string | null, msg: ClientRequest, idempotent: boolean, answered?: { by: NodeConnection | null },
+  ): Promise<ClientReply> {
     if (this.closed) throw new ClosedError('ring client');
     const tried = new Set<NodeConnection>();
     let lastErr: unknown = null;
@@ -405,6 +451,7 @@ export class RingClient extends EventEmitter {
       try {
         const reply = await conn.request(msg, this.timeoutMs);
         this.stats.requests++;
+        if (answered !== undefined) answered.by = conn;
         return reply;
       } catch (err) {
         lastErr = err;
@@ -429,7 +476,10 @@ export class RingClient extends EventEmitter {
     // to one of the key's nodes. It is the one the full order below would
     // pick, since the key's nodes come first in it.
     if (key !== null && this.view !== null) {
-      for (const id of routeOf(this.view, key, this.region)) {
+      const route = routeOf(this.view, key, this.region);
+      const replicas = this.usableReplicas(this.view, route, tried);
+      if (replicas.length > 0) return this.turn.choose(replicas);
+      for (const id of route) {
         const c = this.connFor(id);
         if (c !== undefined && c.state === 'open' && !tried.has(c)) return c;
       }
@@ -449,6 +499,27 @@ export class RingClient extends EventEmitter {
       for (const c of order) if (c.state === state && !tried.has(c)) return c;
     }
     return null;
+  }
+
+  /**
+   * Open, untried connections to the key's N replicas, in route order; with
+   * a region, only those in it while any is (a `local` request is
+   * coordinated in its own region). Reuses one array.
+   */
+  private usableReplicas(view: RingView, route: readonly string[], tried: ReadonlySet<NodeConnection>): NodeConnection[] {
+    const out = this.replicaScratch;
+    out.length = 0;
+    let local = false;
+    for (let i = 0, n = Math.min(view.n, route.length); i < n; i++) {
+      const id = route[i]!;
+      const c = this.connFor(id);
+      if (c === undefined || c.state !== 'open' || tried.has(c)) continue;
+      const inRegion = this.region !== null && view.members.get(id)?.region === this.region;
+      if (local && !inRegion) break;
+      if (out.length === 0) local = inRegion;
+      out.push(c);
+    }
+    return out;
   }
 
   /** The connection to member `id`: by the id its hello gave, else dialled at its announced address. */

@@ -36,7 +36,7 @@ import { asPartitionId } from '../core/ids';
 import type { PeerMessage } from '../core/network-port';
 import { encodeContext } from '../clock/context-codec';
 import { cartItems } from '../crdt/cart';
-import { sessionIsLive, sessionView } from '../crdt/session';
+import { sessionIsLive, sessionMaxStamp, sessionView } from '../crdt/session';
 import { isTombstoneOnly, type StoredObject } from '../crdt/stored-object';
 import type { ClientOp, RequestOptions } from '../replication/client-op';
 import { opIdOf, validateClientOp, validateKey, validateRequestOptions } from '../replication/wire-validate';
@@ -250,7 +250,15 @@ class ClientApi {
           ? await this.host.coordinator.run(key, op, opts)
           : await this.host.coordinator.executeForwarded(opId, key, op, opts);
         const view = op.op.startsWith('session-') ? null : this.view(done.obj);
-        return done.got < done.wanted ? { type: 'op-ok', view, got: done.got, wanted: done.wanted } : { type: 'op-ok', view };
+        const reply: Extract<ClientReply, { type: 'op-ok' }> = { type: 'op-ok', view };
+        if (done.got < done.wanted) {
+          reply.got = done.got;
+          reply.wanted = done.wanted;
+        }
+        // A session's stamp (0 when this node knows nothing of the key) for the client's token.
+        if (done.obj === null) reply.stamp = 0;
+        else if (done.obj.kind === 'session') reply.stamp = sessionMaxStamp(done.obj.s);
+        return reply;
       }
       case 'ring':
         return { type: 'ring-ok', ...this.ringInfo() };

@@ -13,6 +13,13 @@ export interface RequestOptions {
   consistency?: Consistency;
   /** Refuse (503) instead of degrading: a write needs W acknowledgements and a read R answers. */
   strict?: boolean;
+  /**
+   * Session writes: the highest stamp the caller has seen of this session
+   * (the `stamp` of its last reply), which the coordinator's clock observes
+   * before it stamps the write, so a client's next save wins over its last
+   * whichever replica coordinates it.
+   */
+  after?: number;
 }
 
 /**

@@ -230,6 +230,9 @@ export class Coordinator {
         // Stamp after everything this replica has seen of the session, so a
         // write that follows another one wins even if our clock lags theirs.
         if (local && local.kind === 'session') this.observeStamp(sessionMaxStamp(local.s));
+        // And after what the client saw: its last write may have been
+        // coordinated by a replica whose copy has not reached ours yet.
+        if (opts.after !== undefined) this.observeStamp(opts.after);
         // A session write ships only its delta: replicas merge per field.
         const empty = emptySession();
         const s =

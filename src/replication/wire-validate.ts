@@ -99,7 +99,7 @@ export function validateStoredObject(x: unknown): StoredObject {
 export function validateRequestOptions(x: unknown, n: number): RequestOptions {
   if (x === undefined) return {};
   if (!isObj(x)) bad('request options');
-  const out: { r?: number; w?: number; consistency?: 'global' | 'local'; strict?: boolean } = {};
+  const out: { r?: number; w?: number; consistency?: 'global' | 'local'; strict?: boolean; after?: number } = {};
   if (x.r !== undefined) out.r = validateQuorumValue('r', x.r, n);
   if (x.w !== undefined) out.w = validateQuorumValue('w', x.w, n);
   if (x.consistency !== undefined) {
@@ -109,6 +109,11 @@ export function validateRequestOptions(x: unknown, n: number): RequestOptions {
     out.consistency = x.consistency;
   }
   if (x.strict !== undefined) out.strict = validateFlag('strict', x.strict);
+  if (x.after !== undefined) {
+    const after = typeof x.after === 'string' && /^\d+$/.test(x.after) ? Number(x.after) : x.after;
+    if (!Number.isSafeInteger(after) || (after as number) < 0) throw new BadRequestError('after must be a non-negative integer stamp');
+    out.after = after as number;
+  }
   return out;
 }
 

@@ -47,7 +47,11 @@ export type ClientReply =
    * coordinator got of the W or R it wanted; got < wanted is a degraded
    * result (DESIGN.md Never says no). Absent from older nodes.
    */
-  | { type: 'op-ok'; view: ObjectView | null; got?: number; wanted?: number }
+  | {
+    type: 'op-ok'; view: ObjectView | null; got?: number; wanted?: number;
+    /** Sessions (and absent keys: 0): the highest field stamp of the state the coordinator ended with; send it back as `opts.after`. */
+    stamp?: number;
+  }
   | ({ type: 'ring-ok' } & RingInfo)
   | { type: 'scan-ok'; keys: string[]; cursor: ScanCursor | null };
 

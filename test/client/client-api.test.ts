@@ -148,6 +148,8 @@ describe('node/client-api: the /client WebSocket protocol', function () {
       { type: 'op', key: 'k', op: { op: 'explode' } },
       { type: 'op', key: 'k', op: { op: 'get' }, opts: { r: 0 } },
       { type: 'op', key: 'k', op: { op: 'get' }, opts: { consistency: 'sometimes' } },
+      { type: 'op', key: 'k', op: { op: 'session-touch', expiresAtMs: Date.now() + 1000 }, opts: { after: -1 } },
+      { type: 'op', key: 'k', op: { op: 'session-touch', expiresAtMs: Date.now() + 1000 }, opts: { after: 'soon' } },
       { type: 'op', key: 'k', op: { op: 'put', ct: 'x', body: 'not bytes', context: {} } },
       { type: 'op', key: 'k', op: { op: 'session-write', set: { a: new Uint8Array(3) }, del: [], expiresAtMs: Date.now() + 1000 } },
       { type: 'op', key: 'k', op: { op: 'session-write', set: { '': 1 }, del: [], expiresAtMs: Date.now() + 1000 } },
@@ -163,7 +165,8 @@ describe('node/client-api: the /client WebSocket protocol', function () {
       assert.equal(errorCode(await c.answer(i + 1)), 'RS_ERR_BAD_REQUEST', `request ${JSON.stringify(bad[i])}`);
     }
     c.request(100, { type: 'op', key: 'k', op: { op: 'get' } });
-    assert.deepEqual((await c.answer(100))[2], { type: 'op-ok', view: null });
+    // An absent key: stamp 0, for a client's session token.
+    assert.deepEqual((await c.answer(100))[2], { type: 'op-ok', view: null, stamp: 0 });
     c.ws.close();
   });
 

@@ -158,6 +158,8 @@ describe('client/ring-client: RingClient over the /client WebSocket API', functi
     };
     const workers = Array.from({ length: 16 }, (_, w) => worker(w));
     await waitFor('some traffic', () => done > 100, 10_000, 10);
+    // A turn's requests all go to one node (turn-affinity.ts): close n1 while it has some.
+    await waitFor('requests in flight on n1', () => (client.connections().find((c) => c.id === 'n1')?.pending ?? 0) > 0, 10_000, 1);
     await cluster.stopNode(0);
     const atClose = done;
     await waitFor('traffic after the close', () => done > atClose + 300, 15_000, 10);
@@ -171,6 +173,32 @@ describe('client/ring-client: RingClient over the /client WebSocket API', functi
     await cluster.startNode(0);
     await cluster.waitConverged();
     await waitFor('client reconnected to n1', () => client.connections().find((c) => c.id === 'n1')?.state === 'open', 10_000, 50);
+  });
+
+  it("reads its own session writes and orders its saves while every node is cut off from the others", async () => {
+    // Each node in its own region, every region cut from the rest: a write is
+    // held by the node that took it (degraded), and a turn's requests go to
+    // whichever node's turn it is (turn-affinity.ts).
+    const all = ['r1', 'r2', 'r3'];
+    for (const node of cluster.nodes) node!.network.setFaults({ cut: all.filter((r) => r !== node!.region) });
+    const c = new RingClient({ nodes: cluster.addrs(), timeoutMs: 3000 });
+    try {
+      await c.ready();
+      const key = 'sess:cut-off';
+      const expiresAtMs = Date.now() + 60_000;
+      for (let i = 0; i < 12; i++) {
+        await c.sessionWrite(key, { set: { n: i, [`f${i}`]: true }, expiresAtMs });
+        assert.equal((await c.sessionGet(key))?.data.n, i, `read ${i} sees write ${i}`);
+        await new Promise((resolve) => setImmediate(resolve)); // the next turn: the next node
+      }
+      assert.ok(c.stats.staleReads > 0, 'reads answered by a node that missed the write were asked again');
+      assert.ok(c.stats.degraded > 0);
+    } finally {
+      await c.close();
+      for (const node of cluster.nodes) node!.network.clearFaults();
+    }
+    // Healed: the saves merge in the order they were made.
+    await waitFor('the cut-off writes merged', async () => (await client.sessionGet('sess:cut-off', { r: 3 }))?.data.n === 11, 15_000, 100);
   });
 
   it('emits disconnect when it loses every node and connect when one returns; requests meanwhile fail with RS_ERR_UNREACHABLE', async () => {

@@ -9,6 +9,7 @@ import type { StoredObject } from '../../src/crdt/stored-object';
 import { partitionOf } from '../../src/ring/partitioner';
 import { preferenceList } from '../../src/ring/preference-list';
 import { QuorumError } from '../../src/core/errors';
+import { asNodeId } from '../../src/core/ids';
 import { ReplicationCluster } from './replication-harness';
 
 const text = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
@@ -212,6 +213,27 @@ const never = await o.run('sess:never-written', { op: 'get' });
     const after = await c.node('c').coordinator.execute('cart/u1', { op: 'get' }, { r: 3 });
     assert.ok(after && after.kind === 'cart');
     assert.deepEqual(cartItems(after.c), { 'sku-1': 2 });
+  });
+
+  it("stamps a session write after the client's `after`, so its next save wins on a replica that missed the last one", async () => {
+    for (const after of [false, true]) {
+      const c = new ReplicationCluster(['a', 'b', 'c']);
+      const exp = c.clock.nowMs() + 60_000;
+      c.hub.isolate(asNodeId('a')); // a misses b's saves; one clock, so stamps differ only by counter
+      let last = 0;
+      for (let i = 0; i < 3; i++) {
+        await c.node('b').coordinator.execute('sess:1', { op: 'session-write', set: { x: `b${i}` }, del: [], expiresAtMs: exp });
+        const own = c.node('b').replica.own('sess:1');
+        assert.ok(own && own.kind === 'session');
+        last = own.s.fields.x!.t;
+      }
+      await c.node('a').coordinator.execute('sess:1', { op: 'session-write', set: { x: 'a' }, del: [], expiresAtMs: exp }, after ? { after: last } : {});
+      c.hub.heal();
+      const got = await c.node('c').coordinator.execute('sess:1', { op: 'get' }, { r: 3 });
+      assert.ok(got && got.kind === 'session');
+      // Without the token, a's stamp (same millisecond, a fresh counter) is below b's: the later save loses.
+      assert.equal(sessionView(got.s).x, after ? 'a' : 'b2', after ? 'with after: the later save' : 'without: the higher stamp');
+    }
   });
 
   it('keeps both fields when two nodes write different session fields concurrently', async () => {
