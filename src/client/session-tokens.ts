@@ -24,20 +24,23 @@ export class SessionTokens<C> {
     return this.tokens.get(key);
   }
 
-  /** A reply from `node` showed the session at `stamp` (destroyed: this client's destroy). */
+  /**
+   * A reply from `node` showed the session at `stamp` (destroyed: it
+   * answered this client's destroy). An older answer changes nothing; only a
+   * later write lifts a destroy.
+   */
   note(key: string, stamp: number, node: C, destroyed = false): void {
     const known = this.tokens.get(key);
-    if (known !== undefined && !destroyed && !known.destroyed && known.stamp > stamp) return;
-    if (known !== undefined && known.destroyed && !destroyed && stamp <= known.stamp) return;
-    if (known !== undefined) {
-      // In place: the oldest-first order is by first use, which is enough for a bound.
-      known.stamp = Math.max(stamp, known.stamp);
-      known.node = node;
-      known.destroyed = destroyed;
+    if (known === undefined) {
+      this.tokens.set(key, { stamp, node, destroyed });
+      if (this.tokens.size > this.max) this.tokens.delete(this.tokens.keys().next().value as string);
       return;
     }
-    this.tokens.set(key, { stamp, node, destroyed });
-    if (this.tokens.size > this.max) this.tokens.delete(this.tokens.keys().next().value as string);
+    if (!destroyed && (known.destroyed ? stamp <= known.stamp : stamp < known.stamp)) return;
+    // In place: eviction goes by first use, which is enough for a bound.
+    known.stamp = Math.max(stamp, known.stamp);
+    known.node = node;
+    known.destroyed = destroyed;
   }
 
   /**
@@ -46,9 +49,5 @@ export class SessionTokens<C> {
    */
   isStale(token: SessionToken<C>, stamp: number, live: boolean): boolean {
     return token.destroyed ? live : stamp < token.stamp;
-  }
-
-  get size(): number {
-    return this.tokens.size;
   }
 }

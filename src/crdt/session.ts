@@ -169,11 +169,10 @@ function sessionCovers(big: SessionState, a: SessionState): boolean {
   if (a.destroyed && !big.destroyed) return false;
   let previous: string | null = null;
   for (const field in big.fields) {
-    if (big.destroyed) return false;
-    if (previous !== null && compareStrings(previous, field) >= 0) return false;
+    if (big.destroyed || (previous !== null && compareStrings(previous, field) >= 0)) return false;
     previous = field;
   }
-  if (big.destroyed) return true;
+  if (big.destroyed) return true; // and holds no fields: a destroy absorbs everything in `a`
   for (const field in a.fields) {
     const rb = big.fields[field];
     if (rb === undefined || !Object.prototype.hasOwnProperty.call(big.fields, field)) return false;
