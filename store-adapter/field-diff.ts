@@ -34,15 +34,17 @@ export interface FieldChange {
 export function jsonSnapshot(session: unknown): { snapshot: Map<string, string>; bytes: number } {
   if (!isPlainFieldHolder(session)) return jsonSnapshotOfText(session);
   const snapshot = new Map<string, string>();
-  const parts: string[] = [];
+  // The bytes of `{"name":text,...}`, counted without building that string.
+  let bytes = 2;
   for (const name of Object.keys(session)) {
     // What JSON.stringify(session) writes for this field (toJSON included), or undefined when it leaves it out.
     const text = JSON.stringify((session as Record<string, unknown>)[name]) as string | undefined;
     if (text === undefined) continue;
+    if (snapshot.size > 0) bytes += 1;
     snapshot.set(name, text);
-    parts.push(`${JSON.stringify(name)}:${text}`);
+    bytes += Buffer.byteLength(JSON.stringify(name), 'utf8') + 1 + Buffer.byteLength(text, 'utf8');
   }
-  return { snapshot, bytes: Buffer.byteLength(`{${parts.join(',')}}`, 'utf8') };
+  return { snapshot, bytes };
 }
 
 /**

@@ -125,6 +125,9 @@ const REFRESH_AFTER_FAILURE_MIN_MS = 250;
 /** Keys per scan page asked of a node (it may cap it lower). */
 const SCAN_PAGE = 1000;
 
+/** The tried set of a call that has not failed yet. */
+const NONE_TRIED: ReadonlySet<never> = new Set<never>();
+
 export class RingClient extends EventEmitter {
   private readonly conns: NodeConnection[] = [];
   private readonly region: string | null;
@@ -391,37 +394,47 @@ export class RingClient extends EventEmitter {
     const msg: ClientRequest = opId === undefined ? { type: 'op', key, op, opts: o } : { type: 'op', key, op, opts: o, opId };
     const answered = session ? { by: null as NodeConnection | null } : undefined;
     let reply = expect(await this.call(key, msg, idempotent, answered), 'op-ok');
-    if (answered !== undefined && answered.by !== null) reply = await this.noteSession(key, op, msg, reply, answered.by, token);
+    if (answered !== undefined && answered.by !== null) {
+      // Most replies need no second ask: note them here, without another promise hop.
+      reply = this.needsReask(op, reply, answered.by, token)
+        ? await this.reaskSession(key, op, msg, reply, answered.by, token!)
+        : this.noteReply(key, op, reply, answered.by);
+    }
     if (reply.got !== undefined && reply.wanted !== undefined && reply.got < reply.wanted) this.stats.degraded++;
     return reply.view;
   }
 
   /**
-   * Keep the session's token (session-tokens.ts) and, for a read answered
-   * with a state older than this client's last write to it, ask the node
-   * that took that write; if it cannot answer, the first answer stands
-   * (stale beats an error).
+   * Whether a session read answered by `by` is older than this client's
+   * last write to it (session-tokens.ts), so the node that took that write
+   * should be asked again.
    */
-  private async noteSession(
-    key: string, op: ClientOp, msg: ClientRequest, reply: OpOk, answeredBy: NodeConnection,
-    token: SessionToken<NodeConnection> | undefined,
+  private needsReask(op: ClientOp, reply: OpOk, by: NodeConnection, token: SessionToken<NodeConnection> | undefined): boolean {
+    return op.op === 'get' && reply.stamp !== undefined && token !== undefined && token.node !== by
+      && token.node.state === 'open' && this.sessionTokens.isStale(token, reply.stamp, reply.view !== null);
+  }
+
+  /** Keep the session's token from a reply (a node that sends no stamps leaves none). */
+  private noteReply(key: string, op: ClientOp, reply: OpOk, by: NodeConnection): OpOk {
+    if (reply.stamp !== undefined) this.sessionTokens.note(key, reply.stamp, by, op.op === 'session-destroy');
+    return reply;
+  }
+
+  /**
+   * Ask the node of the client's last write again; if it cannot answer, the
+   * first answer stands (stale beats an error).
+   */
+  private async reaskSession(
+    key: string, op: ClientOp, msg: ClientRequest, reply: OpOk, answeredBy: NodeConnection, token: SessionToken<NodeConnection>,
   ): Promise<OpOk> {
-    let answer = reply;
-    let by = answeredBy;
-    if (answer.stamp === undefined) return answer; // a node that sends no stamps
-    if (op.op === 'get' && token !== undefined && token.node !== by && token.node.state === 'open'
-      && this.sessionTokens.isStale(token, answer.stamp, answer.view !== null)) {
-      try {
-        const again = expect(await token.node.request(msg, this.timeoutMs), 'op-ok');
-        this.stats.staleReads++;
-        answer = again;
-        by = token.node;
-      } catch (err) {
-        this.logger.debug({ node: token.node.label, err: (err as Error).message }, 'stale session read kept: the node of the last write did not answer');
-      }
+    try {
+      const again = expect(await token.node.request(msg, this.timeoutMs), 'op-ok');
+      this.stats.staleReads++;
+      return this.noteReply(key, op, again, token.node);
+    } catch (err) {
+      this.logger.debug({ node: token.node.label, err: (err as Error).message }, 'stale session read kept: the node of the last write did not answer');
+      return this.noteReply(key, op, reply, answeredBy);
     }
-    if (answer.stamp !== undefined) this.sessionTokens.note(key, answer.stamp, by, op.op === 'session-destroy');
-    return answer;
   }
 
   /**
@@ -434,10 +447,11 @@ export class RingClient extends EventEmitter {
     key: string | null, msg: ClientRequest, idempotent: boolean, answered?: { by: NodeConnection | null },
   ): Promise<ClientReply> {
     if (this.closed) throw new ClosedError('ring client');
-    const tried = new Set<NodeConnection>();
+    // Made on the first failure: most calls succeed at once.
+    let tried: Set<NodeConnection> | null = null;
     let lastErr: unknown = null;
     for (let attempt = 0; attempt <= this.retriesMax;) {
-      const conn = this.pick(key, tried);
+      const conn = this.pick(key, tried ?? NONE_TRIED);
       if (conn === null) {
         if (!(await this.waitForConnection())) {
           this.stats.failures++;
@@ -445,7 +459,7 @@ export class RingClient extends EventEmitter {
             ? new ClosedError('ring client')
             : new UnreachableError(`no ringstore node reachable (${this.conns.map((c) => `${c.addr}: ${c.lastError ?? c.state}`).join('; ')})`);
         }
-        tried.clear();
+        tried?.clear();
         continue;
       }
       try {
@@ -459,7 +473,7 @@ export class RingClient extends EventEmitter {
           this.stats.failures++;
           throw err;
         }
-        tried.add(conn);
+        (tried ??= new Set()).add(conn);
         attempt++;
         this.stats.retries++;
         this.logger.debug({ node: conn.label, type: msg.type, err: (err as Error).message }, 'request failed over to another node');
