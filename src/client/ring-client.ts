@@ -397,7 +397,7 @@ export class RingClient extends EventEmitter {
     if (answered !== undefined && answered.by !== null) {
       // Most replies need no second ask: note them here, without another promise hop.
       reply = this.needsReask(op, reply, answered.by, token)
-        ? await this.reaskSession(key, op, msg, reply, answered.by, token!)
+        ? await this.reaskSession(key, op, msg, reply, answered.by, token)
         : this.noteReply(key, op, reply, answered.by);
     }
     if (reply.got !== undefined && reply.wanted !== undefined && reply.got < reply.wanted) this.stats.degraded++;
@@ -409,7 +409,9 @@ export class RingClient extends EventEmitter {
    * last write to it (session-tokens.ts), so the node that took that write
    * should be asked again.
    */
-  private needsReask(op: ClientOp, reply: OpOk, by: NodeConnection, token: SessionToken<NodeConnection> | undefined): boolean {
+  private needsReask(
+    op: ClientOp, reply: OpOk, by: NodeConnection, token: SessionToken<NodeConnection> | undefined,
+  ): token is SessionToken<NodeConnection> {
     return op.op === 'get' && reply.stamp !== undefined && token !== undefined && token.node !== by
       && token.node.state === 'open' && this.sessionTokens.isStale(token, reply.stamp, reply.view !== null);
   }

@@ -110,9 +110,9 @@ export function validateRequestOptions(x: unknown, n: number): RequestOptions {
   }
   if (x.strict !== undefined) out.strict = validateFlag('strict', x.strict);
   if (x.after !== undefined) {
-    const after = typeof x.after === 'string' && /^\d+$/.test(x.after) ? Number(x.after) : x.after;
-    if (!Number.isSafeInteger(after) || (after as number) < 0) throw new BadRequestError('after must be a non-negative integer stamp');
-    out.after = after as number;
+    // Only the client API sends it (as a msgpack number); the HTTP routes pass no `after`.
+    if (!Number.isSafeInteger(x.after) || (x.after as number) < 0) throw new BadRequestError('after must be a non-negative integer stamp');
+    out.after = x.after as number;
   }
   return out;
 }
