@@ -395,7 +395,8 @@ export class RingstoreNode implements FeatureHost {
     return next;
   }
 
-  private async onPeerMessage(from: NodeId, raw: PeerMsg): Promise<PeerMsg | undefined> {
+  /** Not async: a get is answered in the turn it arrives (transport/handler-call.ts), a put when its commit lands. */
+  private onPeerMessage(from: NodeId, raw: PeerMsg): Promise<PeerMsg | undefined> | PeerMsg | undefined {
     const extra = this.peerHandlers.get(raw.type);
     if (extra) return extra(from, raw);
     const msg = validatePeerMsg(raw, this.config.limits, this.config.n);

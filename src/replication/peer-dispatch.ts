@@ -13,19 +13,31 @@ export function isReplicationMsg(msg: PeerMsg): msg is ReplicationMsg {
   return msg.type === 'put' || msg.type === 'get' || msg.type === 'coord';
 }
 
-export async function dispatchReplication(
+/** The reply to every put: immutable, so one object serves them all. */
+const PUT_OK: PeerMsg = Object.freeze({ type: 'put-ok' });
+
+/**
+ * A get is answered in the same turn; a put once its storage batch commits,
+ * through that batch's shared promise (no async function, so no promise of
+ * its own per message on the hot path).
+ */
+export function dispatchReplication(
   self: NodeId, msg: ReplicationMsg, replica: Replica, coordinator: Coordinator,
-): Promise<PeerMsg> {
+): PeerMsg | Promise<PeerMsg> {
   switch (msg.type) {
-    case 'put':
-      if (msg.hintFor && msg.hintFor !== self) await replica.holdHint(msg.hintFor, msg.key, msg.obj);
-      else await replica.apply(msg.key, msg.obj);
-      return { type: 'put-ok' };
+    case 'put': {
+      if (msg.hintFor && msg.hintFor !== self) return replica.holdHint(msg.hintFor, msg.key, msg.obj).then(putOk);
+      const { durable } = replica.applyNow(msg.key, msg.obj);
+      return durable === null ? PUT_OK : durable.then(putOk);
+    }
     case 'get':
       return { type: 'get-ok', obj: msg.own ? replica.own(msg.key) ?? null : replica.read(msg.key) };
-    case 'coord': {
-      const done = await coordinator.executeForwarded(msg.opId, msg.key, msg.op, msg.opts);
-      return { type: 'coord-ok', obj: done.obj, got: done.got, wanted: done.wanted };
-    }
+    case 'coord':
+      return coordinator.executeForwarded(msg.opId, msg.key, msg.op, msg.opts)
+        .then((done) => ({ type: 'coord-ok', obj: done.obj, got: done.got, wanted: done.wanted }));
   }
+}
+
+function putOk(): PeerMsg {
+  return PUT_OK;
 }

@@ -127,13 +127,26 @@ export class Replica {
    * promise resolves at once with what the merge would have been.
    */
   async apply(key: string, incoming: StoredObject): Promise<StoredObject> {
+    const { merged, durable } = this.applyNow(key, incoming);
+    await durable;
+    return merged;
+  }
+
+  /**
+   * apply() in two halves: the merge, already in memory (reads see it) when
+   * this returns, and the promise of its commit, which is the storage
+   * batch's, shared by every write in it (null when the copy was refused
+   * and nothing was stored). The peer path answers a put from it without a
+   * promise of its own per message.
+   */
+  applyNow(key: string, incoming: StoredObject): { merged: StoredObject; durable: Promise<void> | null } {
     const local = this.storage.get(key);
     let merged = local ? mergeObjects(local, incoming) : incoming;
     const expiresAtMs = objectExpiresAtMs(merged);
     if (merged.kind === 'session' && this.clock && expiresAtMs !== null && expiresAtMs <= this.clock.nowMs()) {
       // Expired here: reads say absent whatever we store, and the sweep would remove it again.
       this.stats.refusedExpired++;
-      return merged;
+      return { merged, durable: null };
     }
     const reaped = merged.kind === 'opaque' ? this.reapedContext(key) : undefined;
     if (reaped && merged.kind === 'opaque') {
@@ -141,7 +154,7 @@ export class Replica {
       if (isTombstoneOnly(merged) && vvDescends(reaped, merged.dvv.vv)) {
         // Everything in it was deleted and reaped here: storing it would only hold the tombstone again.
         this.stats.refusedReaped++;
-        return merged;
+        return { merged, durable: null };
       }
     }
     // Always write, even when nothing changed: an earlier write of the same
@@ -151,8 +164,7 @@ export class Replica {
     this.noteTombstone(key, merged);
     // Storage's view already holds `merged`; listeners see what reads see.
     for (const listener of this.changeListeners) listener(key, merged);
-    await durable;
-    return merged;
+    return { merged, durable };
   }
 
   /** Remove this node's own copy (sweeps, tombstone collection); resolves once durable. */

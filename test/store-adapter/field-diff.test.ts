@@ -103,4 +103,34 @@ describe('store-adapter/snapshot-lru', () => {
     assert.equal(lru.get('b'), undefined, 'b was least recently used');
     assert.ok(lru.get('a') && lru.get('c'));
   });
+
+  it('holds at most its bound, keeps what was used within the last half-bound uses, and returns the latest snapshot', () => {
+    const opArb = fc.record({ kind: fc.constantFrom('set', 'get', 'delete'), sid: fc.integer({ min: 0, max: 12 }) });
+    fc.assert(fc.property(fc.integer({ min: 2, max: 8 }), fc.array(opArb, { maxLength: 200 }), (max, ops) => {
+      const lru = new SnapshotLru(max);
+      const latest = new Map<string, Map<string, string>>();
+      /** sids by last use, most recent last, with what a use means here: a set, or a get that found the sid. */
+      let uses: string[] = [];
+      ops.forEach(({ kind, sid: n }, i) => {
+        const sid = `s${n}`;
+        if (kind === 'set') {
+          const snap = new Map([['v', String(i)]]);
+          lru.set(sid, snap);
+          latest.set(sid, snap);
+          uses = [...uses.filter((u) => u !== sid), sid];
+        } else if (kind === 'delete') {
+          lru.delete(sid);
+          latest.delete(sid);
+          uses = uses.filter((u) => u !== sid);
+        } else {
+          const got = lru.get(sid);
+          // Whatever it returns is the snapshot last set for that sid, never an older one.
+          if (got !== undefined) assert.equal(got, latest.get(sid));
+          if (uses.slice(-Math.floor(max / 2)).includes(sid)) assert.ok(got !== undefined, `${sid} was used recently`);
+          if (got !== undefined) uses = [...uses.filter((u) => u !== sid), sid];
+        }
+        assert.ok(lru.size <= max, `size ${lru.size} over ${max}`);
+      });
+    }));
+  });
 });
