@@ -5,9 +5,10 @@
  *
  * Two generations instead of an exact LRU: new and used entries go into
  * `young`; when it holds half the bound, it becomes `old` and the previous
- * old generation is dropped whole. A hit in `old` moves the entry up. So at
- * most `max` entries are held (2 when max is 1), and an entry used within the
- * last max/2 insertions is always kept. A set does not remove an older copy
+ * old generation is dropped whole (with a bound of 1 there is no old
+ * generation). A hit in `old` moves the entry up. So at most `max` entries
+ * are held, and an entry used within the last max/2 insertions is always
+ * kept. A set does not remove an older copy
  * from `old`: get() looks in `young` first, so that copy is never seen, and
  * it goes with its generation. An exact LRU on a Map re-inserts the key on
  * every use (a delete and a set per get and per set); here a use is one Map
@@ -55,7 +56,7 @@ export class SnapshotLru {
 
   private put(sid: string, snapshot: FieldSnapshot): void {
     if (this.young.size >= this.generationMax && !this.young.has(sid)) {
-      this.old = this.young;
+      this.old = this.max > 1 ? this.young : new Map();
       this.young = new Map();
     }
     this.young.set(sid, snapshot);
