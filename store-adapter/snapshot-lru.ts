@@ -7,8 +7,9 @@
  * `young`; when it holds half the bound, it becomes `old` and the previous
  * old generation is dropped whole (with a bound of 1 there is no old
  * generation). A hit in `old` moves the entry up. So at most `max` entries
- * are held, and an entry used within the last max/2 insertions is always
- * kept. A set does not remove an older copy
+ * are held, and an entry is always kept while fewer than max/2 other uses
+ * (sets, and gets that found their entry) came after its own last use; a
+ * delete frees no room early. A set does not remove an older copy
  * from `old`: get() looks in `young` first, so that copy is never seen, and
  * it goes with its generation. An exact LRU on a Map re-inserts the key on
  * every use (a delete and a set per get and per set); here a use is one Map

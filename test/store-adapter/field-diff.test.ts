@@ -111,25 +111,28 @@ describe('store-adapter/snapshot-lru', () => {
       const lru = new SnapshotLru(max);
       const recent = Math.floor(max / 2);
       const latest = new Map<string, Map<string, string>>();
-      /** sids by last use, most recent last, with what a use means here: a set, or a get that found the sid. */
-      let uses: string[] = [];
+      // Every use (a set, or a get that found its sid), in order, and where each live sid was last used.
+      let uses = 0;
+      const lastUse = new Map<string, number>();
       ops.forEach(({ kind, sid: n }, i) => {
         const sid = `s${n}`;
         if (kind === 'set') {
           const snap = new Map([['v', String(i)]]);
           lru.set(sid, snap);
           latest.set(sid, snap);
-          uses = [...uses.filter((u) => u !== sid), sid];
+          lastUse.set(sid, uses++);
         } else if (kind === 'delete') {
           lru.delete(sid);
           latest.delete(sid);
-          uses = uses.filter((u) => u !== sid);
+          lastUse.delete(sid);
         } else {
           const got = lru.get(sid);
           // Whatever it returns is the snapshot last set for that sid, never an older one.
           if (got !== undefined) assert.equal(got, latest.get(sid));
-          if (recent > 0 && uses.slice(-recent).includes(sid)) assert.ok(got !== undefined, `${sid} was used recently`);
-          if (got !== undefined) uses = [...uses.filter((u) => u !== sid), sid];
+          // Fewer than max/2 uses of other sids since its own last use: still held (deletes free no room early).
+          const last = lastUse.get(sid);
+          if (last !== undefined && uses - 1 - last < recent) assert.ok(got !== undefined, `${sid} was used recently`);
+          if (got !== undefined) lastUse.set(sid, uses++);
         }
         assert.ok(lru.size <= max, `size ${lru.size} over ${max}`);
       });
