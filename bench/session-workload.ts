@@ -96,27 +96,29 @@ export function makeSession(i: number, valueBytes: number, version: number, expi
   return s as session.SessionData & Record<string, unknown>;
 }
 
+/** The cookie expiry baseJsonLength last measured, and its length: a run uses one expiry. */
+let baseExpires: string | null = null;
+let baseLength = 0;
+
 /**
  * JSON length of a session with an empty `data` and one-digit `i` and
- * `version`, per cookie expiry: the rest of the length is their digits.
- * Serialising every session just to measure it was a tenth of the bench
- * client's profile (docs/benchmarks.md, seventh pass), charged to both systems alike.
+ * `version`: the rest of a session's length is the digits of those two.
+ * Serialising every session just to measure it was 8% of the bench
+ * client's busy samples (docs/benchmarks.md, seventh pass), charged to both
+ * systems alike.
  */
-const baseLengths = new Map<string, number>();
-
 function baseJsonLength(expiresIso: string): number {
-  let n = baseLengths.get(expiresIso);
-  if (n === undefined) {
+  if (expiresIso !== baseExpires) {
     const shape = {
       cookie: { originalMaxAge: 1_800_000, expires: expiresIso, secure: false, httpOnly: true, path: '/', sameSite: 'lax' },
       user: 'user-0',
       views: 0,
       data: '',
     };
-    n = JSON.stringify(shape).length - 2;
-    baseLengths.set(expiresIso, n);
+    baseLength = JSON.stringify(shape).length - 2;
+    baseExpires = expiresIso;
   }
-  return n;
+  return baseLength;
 }
 
 function decimalDigits(n: number): number {
