@@ -216,8 +216,12 @@ export class Coordinator {
         if (size > this.d.config.limits.valueBytesMax) throw new ValueTooLargeError(size, this.d.config.limits.valueBytesMax);
         this.cartMinting.set(key, Math.max(counter, this.cartMinting.get(key) ?? 0));
         try {
-          const done = await this.replicate(key, next, plan, opts);
-          return { obj: done.obj ?? { kind: 'cart', c: known }, got: done.got, wanted: done.wanted };
+          // An add read only this node's copy, which may not hold a remove
+          // already acknowledged elsewhere: the replicas that acknowledge
+          // echo theirs, and W + W > N makes them meet that remove's.
+          const done = await this.replicate(key, next, plan, opts, op.action === 'add');
+          const view = done.obj ? mergeObjects({ kind: 'cart', c: known }, done.obj) : { kind: 'cart' as const, c: known };
+          return { obj: view, got: done.got, wanted: done.wanted };
         } finally {
           if (this.cartMinting.get(key) === counter) this.cartMinting.delete(key);
         }
@@ -263,10 +267,11 @@ export class Coordinator {
    * fallback holding a hint for it (sloppy quorum), or, when the ring has no
    * spare node, by a hint this coordinator keeps. Resolves after `needed`
    * durable acknowledgements with this node's merged copy (if it is a
-   * replica); or, once every copy has answered or failed, degraded, if at
-   * least the floor's worth of distinct nodes hold it durably.
+   * replica), merged with each acknowledging replica's copy when `echo`; or,
+   * once every copy has answered or failed, degraded, if at least the
+   * floor's worth of distinct nodes hold it durably.
    */
-  private replicate(key: string, obj: StoredObject, plan: QuorumPlan, opts: RequestOptions): Promise<OpOutcome> {
+  private replicate(key: string, obj: StoredObject, plan: QuorumPlan, opts: RequestOptions, echo = false): Promise<OpOutcome> {
     const { self } = this.d;
     const fallbacks = [...plan.fallbacks];
     const floor = this.floorOf(plan, opts);
@@ -277,7 +282,10 @@ export class Coordinator {
     let settled = false;
     let localCopy: StoredObject | null = null;
     // One message object for every primary: the transport packs it once (frame-codec.ts).
-    const putMsg: PeerMsg = { type: 'put', key, obj };
+    const putMsg: PeerMsg = echo ? { type: 'put', key, obj, echo: true } : { type: 'put', key, obj };
+    const see = (copy: StoredObject): void => {
+      localCopy = localCopy === null ? copy : mergeObjects(localCopy, copy);
+    };
     return new Promise((resolve, reject) => {
       const settle = (): void => {
         if (settled) return;
@@ -317,7 +325,7 @@ export class Coordinator {
         if (node === self) {
           const done = hintFor
             ? this.d.replica.holdHint(hintFor, key, obj).then(() => { this.stats.hintsStored += 1; })
-            : this.d.replica.apply(key, obj).then((merged) => { localCopy = merged; });
+            : this.d.replica.apply(key, obj).then(see);
           done.then(() => onAck(node), (err) => {
             this.background(err, hintFor ? 'hint' : 'local write');
             // A failed local hint has no stand-in left: count it failed.
@@ -330,7 +338,10 @@ export class Coordinator {
         }
         const msg: PeerMsg = hintFor ? { type: 'put', key, obj, hintFor } : putMsg;
         this.d.network.request(node, msg, this.d.config.requestTimeoutMs).then(
-          () => onAck(node),
+          (reply) => {
+            if (echo && !hintFor && reply.type === 'put-ok' && reply.obj) see(reply.obj);
+            onAck(node);
+          },
           () => onFail(hintFor ?? node),
         );
       };

@@ -27,7 +27,11 @@ export function dispatchReplication(
   switch (msg.type) {
     case 'put': {
       if (msg.hintFor && msg.hintFor !== self) return replica.holdHint(msg.hintFor, msg.key, msg.obj).then(putOk);
-      const { durable } = replica.applyNow(msg.key, msg.obj);
+      const { merged, durable } = replica.applyNow(msg.key, msg.obj);
+      if (msg.echo) {
+        const reply: PeerMsg = { type: 'put-ok', obj: merged };
+        return durable === null ? reply : durable.then(() => reply);
+      }
       return durable === null ? PUT_OK : durable.then(putOk);
     }
     case 'get':

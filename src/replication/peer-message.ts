@@ -10,9 +10,14 @@ import type { ClientOp, RequestOptions } from './client-op';
 import type { SessionStatsPartial } from './session-stats';
 
 export type PeerMsg =
-  /** Merge `obj` into the replica (or hold it as a hint for `hintFor`); reply after commit. */
-  | { type: 'put'; key: string; obj: StoredObject; hintFor?: NodeId }
-  | { type: 'put-ok' }
+  /**
+   * Merge `obj` into the replica (or hold it as a hint for `hintFor`); reply
+   * after commit. With `echo` the reply carries the replica's merged copy:
+   * a cart add reads nothing first, and answers the client with the cart as
+   * every acknowledging replica holds it (coordinator.ts).
+   */
+  | { type: 'put'; key: string; obj: StoredObject; hintFor?: NodeId; echo?: true }
+  | { type: 'put-ok'; obj?: StoredObject }
   /** Read the replica's copy (its own merged with any hinted one; only its own with `own`). */
   | { type: 'get'; key: string; own?: boolean }
   | { type: 'get-ok'; obj: StoredObject | null }

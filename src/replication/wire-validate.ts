@@ -190,7 +190,11 @@ export function validatePeerMsg(x: unknown, limits: Limits, n: number): PeerMsg 
     case 'put':
       validateKey(x.key, limits);
       if (x.hintFor !== undefined && typeof x.hintFor !== 'string') bad('put hint target');
-      return { type: 'put', key: x.key as string, obj: validateStoredObject(x.obj), ...(x.hintFor ? { hintFor: x.hintFor as never } : {}) };
+      if (x.echo !== undefined && x.echo !== true) bad('put echo');
+      return {
+        type: 'put', key: x.key as string, obj: validateStoredObject(x.obj),
+        ...(x.hintFor ? { hintFor: x.hintFor as never } : {}), ...(x.echo ? { echo: true as const } : {}),
+      };
     case 'get':
       if (x.own !== undefined && typeof x.own !== 'boolean') bad('get');
       return { type: 'get', key: validateKey(x.key, limits), ...(x.own ? { own: true } : {}) };

@@ -144,6 +144,26 @@ describe('replication/coordinator', () => {
     assert.deepEqual(cartItems(b.c), { 'sku-2': 5 }, 'the returning replica gets every degraded cart write');
   });
 
+  it("returns from a cart add the cart with every acknowledged remove applied, though the coordinator's own copy lags", async () => {
+    const c = new ReplicationCluster(['a', 'b', 'c']);
+    const cart = (via: string, action: 'add' | 'remove') =>
+      c.node(via).coordinator.run('cart/lag', { op: 'cart', action, item: 'sku-1', qty: 1 });
+    await cart('a', 'add');
+    // The remove reaches b and c but not a (its hint for a stays at b, undelivered).
+    c.hub.isolate(c.node('a').id);
+    const removed = await cart('b', 'remove');
+    assert.ok(removed.obj && removed.obj.kind === 'cart');
+    assert.deepEqual(cartItems(removed.obj.c), {});
+    c.hub.heal();
+    const aOwn = c.node('a').replica.own('cart/lag');
+    assert.ok(aOwn && aOwn.kind === 'cart');
+    assert.deepEqual(cartItems(aOwn.c), { 'sku-1': 1 }, 'a still holds the removed add');
+    const added = await cart('a', 'add');
+    assert.ok(added.obj && added.obj.kind === 'cart');
+    assert.deepEqual(cartItems(added.obj.c), { 'sku-1': 1 }, 'the add answers with the acknowledged remove applied');
+    assert.deepEqual([added.got, added.wanted], [2, 2]);
+  });
+
   it('deletes without a context from what answers, with two of three replicas down', async () => {
     const c = new ReplicationCluster(['a', 'b', 'c']);
     await put(c, 'a', 'k', 'v');
