@@ -28,8 +28,8 @@ const TEMPLATES: Record<string, { msg: Record<string, unknown>; paths: string[][
       ['obj', 'dvv', 'siblings', '0', 'dot'], ['obj', 'dvv', 'siblings', '0', 'value'], ['obj', 'dvv', 'siblings', '0', 'value', 'b'], ['hintFor']],
   },
   'put-cart': {
-    msg: { type: 'put', key: 'fuzz/cart', obj: { kind: 'cart', c: { entries: [['a~1', 2, 'i', 1]], vv: { 'a~1': 2 }, cloud: [['b~1', 3]] } } },
-    paths: [['obj', 'c'], ['obj', 'c', 'entries'], ['obj', 'c', 'entries', '0'], ['obj', 'c', 'entries', '0', '0'], ['obj', 'c', 'entries', '0', '1'],
+    msg: { type: 'put', key: 'fuzz/cart', obj: { kind: 'cart', c: { entries: [['a~1', 2, 'i', 1]], vv: { 'a~1': 2 }, cloud: [['b~1', 3]] } }, echo: true },
+    paths: [['echo'], ['obj', 'c'], ['obj', 'c', 'entries'], ['obj', 'c', 'entries', '0'], ['obj', 'c', 'entries', '0', '0'], ['obj', 'c', 'entries', '0', '1'],
       ['obj', 'c', 'entries', '0', '2'], ['obj', 'c', 'entries', '0', '3'], ['obj', 'c', 'vv'], ['obj', 'c', 'vv', 'a~1'], ['obj', 'c', 'cloud'],
       ['obj', 'c', 'cloud', '0'], ['obj', 'c', 'cloud', '0', '1']],
   },
