@@ -172,6 +172,18 @@ describe('crdt/session (DESIGN.md Data model: session)', () => {
     assert.deepEqual(mergeSessions(old, destroyedWithFields).fields, {});
   });
 
+  it('merges fields whose names an object cannot keep in key order (integer-like names) like any others', () => {
+    // An object lists '9' before '10' whatever the insertion order, so such
+    // states take the general merge, not the ordered walk.
+    const a = sessionWrite(emptySession(), { set: { '10': 1, x: 2 }, expiresAtMs: NOW + 10 }, 5, 'n1', NOW);
+    const b = sessionWrite(emptySession(), { set: { '9': 3, x: 4 }, expiresAtMs: NOW + 10 }, 6, 'n2', NOW);
+    for (const [p, q] of [[a, b], [b, a]] as const) {
+      const merged = mergeSessions(p, q);
+      assert.deepEqual(merged, referenceJoin(p, q));
+      assert.deepEqual(sessionView(merged), { '9': 3, '10': 1, x: 4 });
+    }
+  });
+
   it('every operation is an inflation: merging the old state back changes nothing', () => {
     fc.assert(
       fc.property(sessionStatesArb(3, 25), fc.nat(), fc.nat(200), (states, i, now) => {
