@@ -339,7 +339,8 @@ export class Coordinator {
         const msg: PeerMsg = hintFor ? { type: 'put', key, obj, hintFor } : putMsg;
         this.d.network.request(node, msg, this.d.config.requestTimeoutMs).then(
           (reply) => {
-            if (echo && !hintFor && reply.type === 'put-ok' && reply.obj) see(reply.obj);
+            // Echoes after the answer went out change nothing: not merged.
+            if (echo && !settled && !hintFor && reply.type === 'put-ok' && reply.obj) see(reply.obj);
             onAck(node);
           },
           () => onFail(hintFor ?? node),

@@ -173,8 +173,8 @@ describe('crdt/session (DESIGN.md Data model: session)', () => {
   });
 
   it('merges fields whose names an object cannot keep in key order (integer-like names) like any others', () => {
-    // An object lists '9' before '10' whatever the insertion order, so such
-    // states take the general merge, not the ordered walk.
+    // An object lists '9' before '10' whatever the insertion order, so their
+    // fields can never be in key order: the merge must not assume they are.
     const a = sessionWrite(emptySession(), { set: { '10': 1, x: 2 }, expiresAtMs: NOW + 10 }, 5, 'n1', NOW);
     const b = sessionWrite(emptySession(), { set: { '9': 3, x: 4 }, expiresAtMs: NOW + 10 }, 6, 'n2', NOW);
     for (const [p, q] of [[a, b], [b, a]] as const) {
